@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine internals shared with api/ and compat/.  Not installed.
+ *
+ * The network path is readiness-based: a caller first tries the plain
+ * non-blocking syscall; on EAGAIN it sleeps on a per-fd, per-direction
+ * sequence counter that the engine bumps when the kernel reports readiness
+ * (a multishot poll for reads, a one-shot poll for writes, both armed
+ * lazily).  The kernel never holds a caller's buffer, so a waiter may leave
+ * at any time (deadline, close) without cancelling anything.
+ */
+#ifndef URNET_ENGINE_INTERNAL_H
+#define URNET_ENGINE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "urnet_engine.h"
+
+#define URNET__HIDDEN __attribute__((visibility("hidden")))
+
+enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
+
+/* urnet__ready_wait() flags */
+#define URNET__WAIT_EINTR	(1u << 0)	/* return -EINTR when a signal handler ran */
+
+struct urnet__ready {
+	urnet_engine *engine;
+	int fd;
+	_Atomic uint32_t seq[2];	/* futex words: bumped on readiness and kicks */
+	_Atomic uint32_t waiters[2];
+	_Atomic uint32_t armed[2];	/* a poll for this direction is (being) put in the ring */
+	_Atomic uint32_t closing;
+	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
+	/* Engine thread only. */
+	uint32_t in_ring;		/* bit per direction: a poll is live in the ring */
+	struct urnet__op *retire;	/* pending urnet__ready_destroy() */
+};
+
+/*
+ * Bind r to fd on engine e.  The fd is not modified.  Returns 0 or -errno
+ * (-EMFILE/-ENFILE from the syscall backend's eventfd).
+ */
+URNET__HIDDEN int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd);
+
+/* Take before the syscall that may return EAGAIN. */
+static inline uint32_t urnet__ready_snapshot(struct urnet__ready *r, int dir)
+{
+	return atomic_load_explicit(&r->seq[dir], memory_order_acquire);
+}
+
+/*
+ * Sleep until readiness in dir may have changed since snap, a kick, or the
+ * absolute CLOCK_MONOTONIC deadline (0 = none).  Returns 0 (retry the
+ * syscall; may be spurious), -ETIMEDOUT, -ECANCELED (urnet__ready_close was
+ * called), -EINTR (only with URNET__WAIT_EINTR, a signal handler ran; an
+ * untimed wait is restarted by the kernel when the handler has SA_RESTART).
+ */
+URNET__HIDDEN int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
+				    int64_t deadline_ns, unsigned flags);
+
+/* Wake every waiter so it re-evaluates (deadline moved, state changed). */
+URNET__HIDDEN void urnet__ready_kick(struct urnet__ready *r);
+
+/* From now on every wait returns -ECANCELED; wakes current waiters. */
+URNET__HIDDEN void urnet__ready_close(struct urnet__ready *r);
+
+/*
+ * Once no thread can wait on r any more: remove its polls from the ring and
+ * wait until the engine has forgotten r.  Afterwards the fd may be closed and
+ * r freed.  Never fails.
+ */
+URNET__HIDDEN void urnet__ready_destroy(struct urnet__ready *r);
+
+/*
+ * urnet_engine_call() with flags: URNET__WAIT_EINTR makes a signal handler
+ * cancel the operation and return -EINTR (unless it completed first).
+ */
+URNET__HIDDEN int urnet__engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
+				     int64_t deadline_ns, unsigned flags);
+
+/* Stats that api/ and compat/ account for the engine. */
+URNET__HIDDEN void urnet__engine_count_syscall_op(urnet_engine *e);
+
+/* True when e runs without a ring. */
+URNET__HIDDEN bool urnet__engine_is_syscall(const urnet_engine *e);
+
+#endif
