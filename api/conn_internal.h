@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to api/: the listener and conn objects, their life cycle, and the
+ * address helpers.  Not installed.
+ *
+ * Life cycle.  Every object starts with one reference, owned by whoever
+ * will call *_close().  Each public call takes a reference for its whole
+ * duration, so a call running or blocked in one thread keeps the memory
+ * (and the fd number) alive while another thread closes the object.
+ * Close marks the object closed, makes every engine wait return
+ * -ECANCELED, and drops the owner reference; whoever drops the last one
+ * removes the engine's polls, closes the fd and frees the memory.
+ */
+#ifndef URNET_API_CONN_INTERNAL_H
+#define URNET_API_CONN_INTERNAL_H
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "internal.h"
+#include "urnet.h"
+
+/* Longest text form: "@" + a 107-byte abstract name + NUL, or "[v6%zone]:port". */
+#define URNET__ADDRSTRLEN 112
+
+enum urnet__net {
+	URNET__NET_TCP,		/* IPv4 or IPv6, as the address says */
+	URNET__NET_TCP4,
+	URNET__NET_TCP6,
+	URNET__NET_UNIX,
+};
+
+struct urnet__sockaddr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+		struct sockaddr_un un;
+		struct sockaddr_storage ss;
+	} u;
+	socklen_t len;
+	bool wildcard;		/* host part was empty: listen on every interface */
+};
+
+/* addr.c */
+URNET__HIDDEN int urnet__parse_network(const char *network, enum urnet__net *net);
+URNET__HIDDEN int urnet__parse_address(enum urnet__net net, const char *address,
+				       bool for_listen, struct urnet__sockaddr *out);
+URNET__HIDDEN void urnet__format_sockaddr(const struct sockaddr *sa, socklen_t len,
+					  char *buf, size_t size);
+
+/*
+ * A lazily formatted address string: most programs never ask, so accept and
+ * dial do not pay for getsockname()/inet_ntop().
+ */
+struct urnet__addr_cache {
+	_Atomic bool ready;
+	char str[URNET__ADDRSTRLEN];
+};
+
+struct urnet_conn {
+	struct urnet__ready ready;
+	_Atomic uint32_t refs;
+	_Atomic uint32_t closed;
+	_Atomic int64_t deadline[2];	/* per enum urnet__dir; 0 = none */
+	pthread_mutex_t io_lock[2];	/* one reader and one writer at a time */
+	int fd;
+	pthread_mutex_t addr_lock;	/* first formatting of the caches below */
+	struct urnet__addr_cache local, remote;
+	struct urnet__sockaddr peer;	/* from accept4()/dial: survives a reset */
+};
+
+struct urnet_listener {
+	struct urnet__ready ready;
+	_Atomic uint32_t refs;
+	_Atomic uint32_t closed;
+	_Atomic int64_t deadline;
+	int fd;
+	urnet_engine *conn_engine;	/* NULL: spread accepted conns over the shards */
+	char addr[URNET__ADDRSTRLEN];
+	char *unlink_path;		/* unix socket file to remove on close */
+};
+
+/* conn.c */
+URNET__HIDDEN urnet_engine *urnet__engine_for_new_socket(urnet_engine *e);
+URNET__HIDDEN urnet_conn *urnet__conn_new(urnet_engine *e, int fd,
+					  const struct urnet__sockaddr *peer);
+/* Frees a conn that never reached the user (refs == 1, no waiter). */
+URNET__HIDDEN void urnet__conn_discard(urnet_conn *c);
+URNET__HIDDEN void urnet__conn_release(urnet_conn *c);
+
+/*
+ * Enter a call on c: false (errno set) when c is NULL or already closed.
+ * Every successful enter is paired with urnet__conn_leave().
+ */
+static inline bool urnet__conn_enter(urnet_conn *c)
+{
+	if (!c) {
+		errno = EINVAL;
+		return false;
+	}
+	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&c->closed, memory_order_acquire)) {
+		urnet__conn_release(c);
+		errno = ECANCELED;
+		return false;
+	}
+	return true;
+}
+
+static inline void urnet__conn_leave(urnet_conn *c)
+{
+	urnet__conn_release(c);
+}
+
+/* True when deadline d (0 = none) has passed. */
+static inline bool urnet__expired(int64_t d)
+{
+	return d > 0 && urnet_now_ns() >= d;
+}
+
+#endif

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The listener object: a non-blocking listening socket whose accepts park
+ * on the engine's readiness counter.  Any number of threads may accept on
+ * one listener at once; each readiness wakes them all and the losers of
+ * the accept4() race simply park again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn_internal.h"
+
+/* The kernel clamps it to net.core.somaxconn. */
+#define LISTEN_BACKLOG 65535
+
+static void listener_destroy(urnet_listener *l)
+{
+	int saved = errno;
+
+	urnet__ready_destroy(&l->ready);
+	close(l->fd);
+	free(l->unlink_path);
+	free(l);
+	errno = saved;
+}
+
+static void listener_release(urnet_listener *l)
+{
+	if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) == 1)
+		listener_destroy(l);
+}
+
+static bool listener_enter(urnet_listener *l)
+{
+	if (!l) {
+		errno = EINVAL;
+		return false;
+	}
+	atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&l->closed, memory_order_acquire)) {
+		listener_release(l);
+		errno = ECANCELED;
+		return false;
+	}
+	return true;
+}
+
+static int setopt(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* "tcp" on ":port" wants a dual-stack socket; a kernel without IPv6 gets IPv4. */
+static int listener_socket(enum urnet__net net, struct urnet__sockaddr *sa)
+{
+	int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+	int fd = socket(sa->u.sa.sa_family, type, 0);
+	in_port_t port = sa->u.in6.sin6_port;
+
+	if (fd < 0 && errno == EAFNOSUPPORT && sa->wildcard && net == URNET__NET_TCP) {
+		memset(&sa->u, 0, sizeof(sa->u));
+		sa->u.in4.sin_family = AF_INET;
+		sa->u.in4.sin_port = port;
+		sa->u.in4.sin_addr.s_addr = htonl(INADDR_ANY);
+		sa->len = sizeof(sa->u.in4);
+		fd = socket(AF_INET, type, 0);
+	}
+	return fd;
+}
+
+static int listener_bind(int fd, enum urnet__net net, const struct urnet__sockaddr *sa)
+{
+	if (net != URNET__NET_UNIX) {
+		/* Restarted servers must not wait for TIME_WAIT to clear. */
+		if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+			return -1;
+		if (sa->u.sa.sa_family == AF_INET6 &&
+		    setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !(sa->wildcard && net == URNET__NET_TCP)))
+			return -1;
+		/* Accepted sockets inherit it: request/response traffic wants no Nagle. */
+		if (setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1))
+			return -1;
+	}
+	return bind(fd, &sa->u.sa, sa->len);
+}
+
+static urnet_listener *listener_new(urnet_engine *e, urnet_engine *conn_engine, int fd)
+{
+	urnet_listener *l = calloc(1, sizeof(*l));
+	struct urnet__sockaddr sa = { .len = sizeof(sa.u) };
+	int ret;
+
+	if (!l) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ret = urnet__ready_init(&l->ready, e, fd);
+	if (ret) {
+		free(l);
+		errno = -ret;
+		return NULL;
+	}
+	atomic_init(&l->refs, 1);
+	atomic_init(&l->closed, 0);
+	atomic_init(&l->deadline, 0);
+	l->fd = fd;
+	l->conn_engine = conn_engine;
+	if (!getsockname(fd, &sa.u.sa, &sa.len))
+		urnet__format_sockaddr(&sa.u.sa, sa.len, l->addr, sizeof(l->addr));
+	return l;
+}
+
+urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char *address)
+{
+	struct urnet__sockaddr sa;
+	enum urnet__net net;
+	urnet_engine *le;
+	urnet_listener *l;
+	char *path = NULL;
+	int fd, ret, saved;
+
+	ret = urnet__parse_network(network, &net);
+	if (!ret)
+		ret = urnet__parse_address(net, address, true, &sa);
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	le = urnet__engine_for_new_socket(e);
+	if (!le)
+		return NULL;
+	fd = listener_socket(net, &sa);
+	if (fd < 0)
+		return NULL;
+	if (listener_bind(fd, net, &sa))
+		goto fail_close;
+	/* A file-system socket is ours from bind on: remove it with the listener. */
+	if (net == URNET__NET_UNIX && address[0] != '@') {
+		path = strdup(address);
+		if (!path) {
+			unlink(address);
+			errno = ENOMEM;
+			goto fail_close;
+		}
+	}
+	if (listen(fd, LISTEN_BACKLOG))
+		goto fail_unlink;
+	l = listener_new(le, e, fd);
+	if (!l)
+		goto fail_unlink;
+	l->unlink_path = path;
+	return l;
+fail_unlink:
+	saved = errno;
+	if (path)
+		unlink(path);
+	free(path);
+	errno = saved;
+fail_close:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+urnet_listener *urnet_listen(const char *network, const char *address)
+{
+	return urnet_listen_on(NULL, network, address);
+}
+
+static urnet_conn *conn_for(urnet_listener *l, int fd, const struct urnet__sockaddr *peer)
+{
+	urnet_engine *e = urnet__engine_for_new_socket(l->conn_engine);
+	urnet_conn *c = e ? urnet__conn_new(e, fd, peer) : NULL;
+	int saved;
+
+	if (!c) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return c;
+}
+
+static urnet_conn *accept_loop(urnet_listener *l)
+{
+	struct urnet__ready *r = &l->ready;
+	struct urnet__sockaddr peer;
+
+	for (;;) {
+		uint32_t snap = urnet__ready_snapshot(r, URNET__READ);
+		int64_t deadline = atomic_load(&l->deadline);
+		int fd, ret;
+
+		if (atomic_load_explicit(&l->closed, memory_order_relaxed)) {
+			errno = ECANCELED;
+			return NULL;
+		}
+		if (urnet__expired(deadline)) {
+			errno = ETIMEDOUT;
+			return NULL;
+		}
+		memset(&peer, 0, sizeof(peer));
+		peer.len = sizeof(peer.u);
+		fd = accept4(l->fd, &peer.u.sa, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return conn_for(l, fd, &peer);
+		/* A connection reset while queued is not the listener's failure. */
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return NULL;
+		ret = urnet__ready_wait(r, URNET__READ, snap, deadline, 0);
+		if (ret < 0 && ret != -ETIMEDOUT) {
+			errno = -ret;
+			return NULL;
+		}
+	}
+}
+
+urnet_conn *urnet_listener_accept(urnet_listener *l)
+{
+	urnet_conn *c;
+
+	if (!listener_enter(l))
+		return NULL;
+	c = accept_loop(l);
+	listener_release(l);
+	return c;
+}
+
+const char *urnet_listener_addr(urnet_listener *l)
+{
+	if (!l) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return l->addr;
+}
+
+int urnet_listener_fd(urnet_listener *l)
+{
+	if (!l) {
+		errno = EINVAL;
+		return -1;
+	}
+	return l->fd;
+}
+
+int urnet_listener_set_deadline(urnet_listener *l, int64_t deadline_ns)
+{
+	if (deadline_ns < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!listener_enter(l))
+		return -1;
+	atomic_store(&l->deadline, deadline_ns);
+	urnet__ready_kick(&l->ready);
+	listener_release(l);
+	return 0;
+}
+
+int urnet_listener_close(urnet_listener *l)
+{
+	if (!l) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (atomic_exchange(&l->closed, 1)) {
+		errno = EBADF;
+		return -1;
+	}
+	urnet__ready_close(&l->ready);
+	/* The name goes now, so that a new listener can take the path at once. */
+	if (l->unlink_path)
+		unlink(l->unlink_path);
+	listener_release(l);
+	return 0;
+}
