@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: MIT
+#
+# bench/report.awk: turns bench/run's raw runs into bench/results/*.md and
+# the chart's data file.  Input files: the runs CSV, then the 10k-run CSV.
+# Variables: see the awk call in bench/run.
+
+function median(key, metric,    n, i, j, v, a) {
+	n = cnt[key]
+	if (!n)
+		return ""
+	for (i = 1; i <= n; i++) {
+		v = val[key, metric, i]
+		for (j = i - 1; j >= 1 && a[j] > v; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = v
+	}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+function med(srv, c, s, metric) {
+	return median(srv SUBSEP c SUBSEP s, metric)
+}
+
+function fmt_ratio(a, b) {
+	return (a == "" || b == "" || b + 0 == 0) ? "" : sprintf("%.2f", a / b)
+}
+
+function fmt_num(v, p) {
+	return v == "" ? "" : sprintf("%." p "f", v)
+}
+
+# One line of the targets table.
+function target(what, point, a, b, op, goal,    r, ok) {
+	r = fmt_ratio(a, b)
+	if (r == "") {
+		printf "| %s | %s | no data | %s %.2f | not measured |\n", what, point, op, goal
+		return
+	}
+	ok = op == ">=" ? r + 0 >= goal : r + 0 <= goal
+	printf "| %s | %s | %s | %s %.2f | %s |\n", what, point, r, op, goal, ok ? "met" : "**not met**"
+}
+
+FNR == 1 { file++; next }
+
+file == 1 {
+	key = $2 SUBSEP $3 SUBSEP $4
+	if ($13 != "ok" && $13 != "server-died") {
+		failed[key]++
+		next
+	}
+	if ($13 == "server-died")
+		died[key]++
+	n = ++cnt[key]
+	val[key, "rps", n] = $5
+	val[key, "p50", n] = $6
+	val[key, "p99", n] = $7
+	val[key, "p999", n] = $8
+	val[key, "cpu", n] = $11
+	errors[key] += $9
+	idle[key] += $10
+	next
+}
+
+file == 2 {
+	big[$1] = $0
+	next
+}
+
+END {
+	nsrv = split(servers, srv, " ")
+	nconns = split(conns_list, cl, " ")
+	nsizes = split(sizes, sl, " ")
+	nmissing = split(missing, miss, " ")
+
+	print "# urnet echo benchmark" (quick ? " (quick look)" : "")
+	print ""
+	if (quick)
+		print "A `--quick` run: one short round, not a result to quote.  `make bench` gives the full set.\n"
+	printf "- Machine: %s cores (%s), Linux %s, liburing %s\n", cores, cpu, kernel, liburing
+	printf "- Source: commit %s, %s\n", rev, when
+	printf "- Command: `%s` (%d round%s; each run %s s warm-up + %s s measured, fresh server process, client `bench/echoload` with 2 threads on the same machine)\n", cmd, rounds, rounds == 1 ? "" : "s", warmup, seconds
+	for (i = 1; i <= nmissing; i++) {
+		split(miss[i], m, ":")
+		gsub(/_/, " ", m[2])
+		printf "- **Missing** `%s`: %s\n", m[1], m[2]
+		absent[m[1]] = 1
+	}
+	print ""
+	print "## Echo, closed loop: medians over the rounds"
+	print ""
+	print "Each connection sends a message, waits for the whole echo, repeats.  req/s and latency are measured by the client; server CPU is utime+stime of all server threads during the measured window, divided by the requests.  Errors are summed over all rounds (failed connects, resets, wrong bytes; `idle` = connections that completed no request in the window).  Ratios are ratios of the medians, requests/s."
+	print ""
+	print "| conns | size | server | req/s | p50 us | p99 us | p99.9 us | CPU us/req | errors | vs epoll | vs threads |"
+	print "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+	printf "point" > plot
+	for (k = 1; k <= nsrv; k++)
+		if (index(" " present " ", " " srv[k] " "))
+			printf " %s", srv[k] > plot
+	printf "\n" > plot
+	for (i = 1; i <= nconns; i++) {
+		for (j = 1; j <= nsizes; j++) {
+			c = cl[i]; s = sl[j]
+			epoll = med("echo-epoll", c, s, "rps")
+			threads = med("echo-threads", c, s, "rps")
+			printf "\"%s conns\\n%s B\"", c, s > plot
+			for (k = 1; k <= nsrv; k++) {
+				name = srv[k]
+				key = name SUBSEP c SUBSEP s
+				if (absent[name]) {
+					printf "| %s | %s | `%s` | missing | | | | | | | |\n", c, s, name
+					continue
+				}
+				if (!index(" " present " ", " " name " "))
+					continue
+				rps = med(name, c, s, "rps")
+				printf " %s", (rps == "" ? 0 : rps) > plot	# all runs failed
+				note = errors[key] + 0
+				if (idle[key])
+					note = note ", idle " idle[key]
+				if (failed[key])
+					note = note ", " failed[key] " run(s) failed"
+				if (died[key])
+					note = note ", server died " died[key] "x"
+				if (!cnt[key]) {
+					printf "| %s | %s | `%s` | no data | | | | | %s | | |\n", c, s, name, note
+					continue
+				}
+				printf "| %s | %s | `%s` | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", c, s, name, rps,
+					fmt_num(med(name, c, s, "p50"), 1), fmt_num(med(name, c, s, "p99"), 1),
+					fmt_num(med(name, c, s, "p999"), 1), fmt_num(med(name, c, s, "cpu"), 2),
+					note, fmt_ratio(rps, epoll), fmt_ratio(rps, threads)
+			}
+			printf "\n" > plot
+		}
+	}
+	close(plot)
+
+	print ""
+	print "## Targets (issue 6)"
+	print ""
+	print "Ratios of the medians above, from this run."
+	print ""
+	print "| comparison | point | measured | target | status |"
+	print "| --- | --- | ---: | --- | --- |"
+	u = "echo-urnet"; t = "echo-threads"
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			target("`echo-urnet` / `echo-threads`, requests/s", "c=" cl[i] ", " sl[j] " B",
+			       med(u, cl[i], sl[j], "rps"), med(t, cl[i], sl[j], "rps"), ">=", 1.00)
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			target("`echo-urnet` / `echo-threads`, server CPU per request", "c=" cl[i] ", " sl[j] " B",
+			       med(u, cl[i], sl[j], "cpu"), med(t, cl[i], sl[j], "cpu"), "<=", 1.10)
+	for (j = 1; j <= nsizes; j++)
+		target("`echo-urnet` / `echo-threads`, p99 latency", "c=100, " sl[j] " B",
+		       med(u, 100, sl[j], "p99"), med(t, 100, sl[j], "p99"), "<=", 1.00)
+	for (j = 1; j <= nsizes; j++)
+		target("`echo-urnet` / `echo-threads`, p50 latency", "c=1, " sl[j] " B",
+		       med(u, 1, sl[j], "p50"), med(t, 1, sl[j], "p50"), "<=", 1.20)
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			target("`echo-threads` under `urnet-run` / bare, requests/s", "c=" cl[i] ", " sl[j] " B",
+			       med("echo-threads+preload", cl[i], sl[j], "rps"), med(t, cl[i], sl[j], "rps"), ">=", 0.95)
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			target("`echo-engine` / `echo-uring`, requests/s", "c=" cl[i] ", " sl[j] " B",
+			       med("echo-engine", cl[i], sl[j], "rps"), med("echo-uring", cl[i], sl[j], "rps"), ">=", 0.95)
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			target("`echo-engine` / `echo-epoll`, requests/s", "c=" cl[i] ", " sl[j] " B",
+			       med("echo-engine", cl[i], sl[j], "rps"), med("echo-epoll", cl[i], sl[j], "rps"), ">=", 1.10)
+	# server,conns,rps,p50_us,p99_us,errors,idle,rss_base_kb,rss_kb,rss_per_conn_kib,status
+	if (u in big && split(big[u], b, ",") && b[11] == "ok") {
+		ok = b[6] == 0 && b[7] == 0 && b[10] <= 64
+		printf "| `echo-urnet` with %s connections, a thread each | errors, idle connections, RSS per connection | %s errors, %s idle, %.1f KiB | 0 errors, <= 64 KiB | %s |\n",
+			b[2], b[6], b[7], b[10], ok ? "met" : "**not met**"
+	} else {
+		split(big[u], b, ",")
+		printf "| `echo-urnet` with 10000 connections, a thread each | errors, RSS per connection | %s | 0 errors, <= 64 KiB | not measured |\n",
+			quick ? "not run (--quick)" : (b[11] != "" ? b[11] : "not run")
+	}
+
+	print ""
+	print "## 10,000 connections"
+	print ""
+	if (quick) {
+		print "Not run with `--quick`."
+	} else {
+		print "One server, 10,000 connections of 128-byte echoes from 2 client threads, 2 s warm-up + 5 s measured.  RSS per connection = (VmRSS at the end of the window - VmRSS before the first connection) / connections."
+		print ""
+		print "| server | req/s | p50 us | p99 us | errors | idle | RSS idle kB | RSS loaded kB | KiB per conn | status |"
+		print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+		for (name in big) {
+			split(big[name], b, ",")
+			printf "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
+				b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11]
+		}
+	}
+
+	print ""
+	print "## pingpong: one connection, 1-byte round trip"
+	print ""
+	if (pingpong == "") {
+		print quick ? "Not run with `--quick`." : "Not run: bench/pingpong not built."
+	} else if (pingpong == "failed") {
+		print "bench/pingpong failed (see the run's output)."
+	} else {
+		n = split(pingpong, f, " ")
+		for (i = 2; i <= n; i++) {
+			split(f[i], kv, "=")
+			pp[kv[1]] = kv[2]
+		}
+		print "Both ends in one process, each blocking in read until the byte arrives; urnet = object API on both ends, plain = blocking libc sockets.  Every round trip waits twice, so the engine's cost per blocking operation is half the difference of the medians."
+		print ""
+		print "| | p50 ns | p99 ns |"
+		print "| --- | ---: | ---: |"
+		printf "| plain blocking sockets | %s | %s |\n", pp["plain_p50_ns"], pp["plain_p99_ns"]
+		printf "| urnet object API | %s | %s |\n", pp["urnet_p50_ns"], pp["urnet_p99_ns"]
+		printf "\nurnet overhead per blocking operation (median): **%s ns**\n", pp["overhead_ns_per_op"]
+	}
+}
