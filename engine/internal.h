@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "urnet_engine.h"
+#include "queue.h"
 
 #define URNET__HIDDEN __attribute__((visibility("hidden")))
 
@@ -32,10 +33,14 @@ struct urnet__ready {
 	_Atomic uint32_t waiters[2];
 	_Atomic uint32_t armed[2];	/* a poll for this direction is (being) put in the ring */
 	_Atomic uint32_t closing;
+	_Atomic uint32_t retired;	/* futex word for urnet__ready_destroy() */
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
+	struct urnet__qnode arm_node[2];
+	struct urnet__qnode retire_node;
 	/* Engine thread only. */
 	uint32_t in_ring;		/* bit per direction: a poll is live in the ring */
-	struct urnet__op *retire;	/* pending urnet__ready_destroy() */
+	bool retire_pending;
+	struct urnet__ready *polled_prev, *polled_next;
 };
 
 /*

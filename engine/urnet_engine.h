@@ -69,7 +69,7 @@ URNET_API urnet_engine *urnet_default_engine(void);
 URNET_API urnet_engine *urnet_engine_pick(unsigned key);
 URNET_API unsigned urnet_engine_count(void);
 
-/* "io_uring" or "syscall". */
+/* "io_uring", "syscall", or "none" for NULL. */
 URNET_API const char *urnet_engine_backend(const urnet_engine *e);
 
 /* Fill one SQE.  Do not set user_data: the engine owns it. */
@@ -81,7 +81,13 @@ typedef void (*urnet_complete_fn)(int res, unsigned cqe_flags, void *arg);
  * Asynchronous submission: prep fills the SQE on the engine thread, done
  * runs there with the CQE's result and flags.  Multishot operations call
  * done once per CQE, the last one without IORING_CQE_F_MORE.  Returns 0, or
- * -ESHUTDOWN / -ENOMEM / -ENOTSUP (syscall backend, opcode not emulated).
+ * -EINVAL, -ENOMEM, -ESHUTDOWN (engine stopping).  prep must fill exactly one
+ * SQE; link and skip-success flags are cleared.
+ *
+ * On the syscall backend the operation runs as plain syscalls on the engine
+ * thread, one after another; opcodes without an emulation complete with
+ * -EOPNOTSUPP (supported: NOP, TIMEOUT, READ, WRITE, READV, WRITEV, RECV,
+ * SEND, RECVMSG, SENDMSG, ACCEPT, CONNECT, POLL_ADD, CLOSE, FSYNC).
  */
 URNET_API int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep,
 				  urnet_complete_fn done, void *arg);
@@ -93,6 +99,7 @@ URNET_API int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep,
  * kernel has let go of the operation, so buffers on the stack are safe.  If
  * the operation completed before its cancel took effect, its result wins.
  * A deadline already past returns -ETIMEDOUT without submitting anything.
+ * A multishot operation returns its first result; the rest is cancelled.
  */
 URNET_API int urnet_engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
 				int64_t deadline_ns);

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+#include <time.h>
+
+#include "urnet_engine.h"
+
+int64_t urnet_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process-wide engines, started lazily on first use, and the registry of
+ * all live engines that the exit stats line and fork() walk.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define URNET__MAX_ENGINES 64
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static urnet_engine *registry;
+static struct urnet__totals closed_totals;	/* engines already stopped */
+static bool hooks_installed;
+
+static urnet_engine *_Atomic defaults[URNET__MAX_ENGINES];
+static _Atomic unsigned default_count;
+static pthread_mutex_t defaults_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *last_backend;
+
+void urnet__totals_read(const struct urnet__totals *t, struct urnet_engine_stats *out)
+{
+	out->submitted = atomic_load_explicit(&t->submitted, memory_order_relaxed);
+	out->completed = atomic_load_explicit(&t->completed, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&t->batches, memory_order_relaxed);
+	out->engine_wakeups = atomic_load_explicit(&t->engine_wakeups, memory_order_relaxed);
+	out->parked = atomic_load_explicit(&t->parked, memory_order_relaxed);
+	out->readiness = atomic_load_explicit(&t->readiness, memory_order_relaxed);
+	out->syscall_ops = atomic_load_explicit(&t->syscall_ops, memory_order_relaxed);
+}
+
+static void stats_sum(struct urnet_engine_stats *sum, const struct urnet__totals *t)
+{
+	struct urnet_engine_stats s;
+
+	urnet__totals_read(t, &s);
+	sum->submitted += s.submitted;
+	sum->completed += s.completed;
+	sum->batches += s.batches;
+	sum->engine_wakeups += s.engine_wakeups;
+	sum->parked += s.parked;
+	sum->readiness += s.readiness;
+	sum->syscall_ops += s.syscall_ops;
+}
+
+static void totals_add(struct urnet__totals *t, const struct urnet_engine_stats *s)
+{
+	atomic_fetch_add(&t->submitted, s->submitted);
+	atomic_fetch_add(&t->completed, s->completed);
+	atomic_fetch_add(&t->batches, s->batches);
+	atomic_fetch_add(&t->engine_wakeups, s->engine_wakeups);
+	atomic_fetch_add(&t->parked, s->parked);
+	atomic_fetch_add(&t->readiness, s->readiness);
+	atomic_fetch_add(&t->syscall_ops, s->syscall_ops);
+}
+
+/* URNET_STATS=1: one line on stderr at exit, for scripts to read. */
+static void print_stats_at_exit(void)
+{
+	struct urnet_engine_stats sum;
+	const char *backend;
+	unsigned engines = 0;
+	urnet_engine *e;
+	char line[512];
+	int n;
+
+	if (urnet__env_ulong("URNET_STATS", 0, 1, 0) != 1)
+		return;
+	memset(&sum, 0, sizeof(sum));
+	pthread_mutex_lock(&registry_lock);
+	stats_sum(&sum, &closed_totals);
+	backend = last_backend;
+	for (e = registry; e; e = e->reg_next) {
+		stats_sum(&sum, &e->stats);
+		backend = urnet_engine_backend(e);
+		engines++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	n = snprintf(line, sizeof(line),
+		     "urnet-stats: pid=%d backend=%s engines=%u submitted=%llu completed=%llu "
+		     "batches=%llu engine_wakeups=%llu parked=%llu readiness=%llu syscall_ops=%llu\n",
+		     (int)getpid(), backend ? backend : "none", engines,
+		     (unsigned long long)sum.submitted, (unsigned long long)sum.completed,
+		     (unsigned long long)sum.batches, (unsigned long long)sum.engine_wakeups,
+		     (unsigned long long)sum.parked, (unsigned long long)sum.readiness,
+		     (unsigned long long)sum.syscall_ops);
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* stderr closed: nobody to tell */
+	}
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&defaults_lock);
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_unlock(&defaults_lock);
+}
+
+/*
+ * The child has none of the engine threads.  Its inherited engines refuse
+ * work from now on (no caller can hang on them) and the child starts engines
+ * of its own on first use.  Their memory is left alone: the parent's threads
+ * may have been in the middle of anything.
+ */
+static void fork_child(void)
+{
+	urnet_engine *e;
+	unsigned i;
+
+	for (e = registry; e; e = e->reg_next) {
+		atomic_store(&e->stopping, 1);
+		atomic_store(&e->exited, 1);
+		if (!e->syscall_backend && e->wake_fd >= 0)
+			close(e->wake_fd);
+	}
+	registry = NULL;
+	for (i = 0; i < URNET__MAX_ENGINES; i++)
+		atomic_store(&defaults[i], NULL);
+	atomic_store(&default_count, 0);
+	pthread_mutex_init(&registry_lock, NULL);
+	pthread_mutex_init(&defaults_lock, NULL);
+}
+
+void urnet__registry_add(urnet_engine *e)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (!hooks_installed) {
+		hooks_installed = true;
+		atexit(print_stats_at_exit);
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+	}
+	e->reg_next = registry;
+	registry = e;
+	last_backend = urnet_engine_backend(e);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void urnet__registry_remove(urnet_engine *e)
+{
+	struct urnet_engine_stats s;
+	urnet_engine **pp;
+
+	pthread_mutex_lock(&registry_lock);
+	for (pp = &registry; *pp; pp = &(*pp)->reg_next) {
+		if (*pp == e) {
+			*pp = e->reg_next;
+			break;
+		}
+	}
+	urnet__totals_read(&e->stats, &s);
+	totals_add(&closed_totals, &s);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static int start_defaults(void)
+{
+	struct urnet_engine_config cfg;
+	unsigned n, i;
+	int err = 0;
+
+	pthread_mutex_lock(&defaults_lock);
+	if (atomic_load(&default_count))
+		goto out;
+	n = (unsigned)urnet__env_ulong("URNET_ENGINES", 1, URNET__MAX_ENGINES, 1);
+	urnet_engine_config_init(&cfg);
+	for (i = 0; i < n; i++) {
+		urnet_engine *e = urnet_engine_new(&cfg);
+
+		if (!e) {
+			err = errno;
+			break;
+		}
+		e->is_default = true;
+		atomic_store_explicit(&defaults[i], e, memory_order_release);
+	}
+	/* Fewer shards than asked still serve; none is an error. */
+	if (i > 0)
+		atomic_store_explicit(&default_count, i, memory_order_release);
+out:
+	pthread_mutex_unlock(&defaults_lock);
+	return atomic_load(&default_count) ? 0 : (err ? err : ENOMEM);
+}
+
+urnet_engine *urnet_engine_pick(unsigned key)
+{
+	unsigned n = atomic_load_explicit(&default_count, memory_order_acquire);
+	int err;
+
+	if (!n) {
+		err = start_defaults();
+		if (err) {
+			errno = err;
+			return NULL;
+		}
+		n = atomic_load_explicit(&default_count, memory_order_acquire);
+	}
+	return atomic_load_explicit(&defaults[key % n], memory_order_acquire);
+}
+
+urnet_engine *urnet_default_engine(void)
+{
+	return urnet_engine_pick(0);
+}
+
+unsigned urnet_engine_count(void)
+{
+	if (!atomic_load_explicit(&default_count, memory_order_acquire) && start_defaults())
+		return 0;
+	return atomic_load_explicit(&default_count, memory_order_acquire);
+}

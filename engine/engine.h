@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to engine/: the engine object and its requests. */
+#ifndef URNET_ENGINE_ENGINE_H
+#define URNET_ENGINE_ENGINE_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "queue.h"
+
+/* What a queue node stands for. */
+enum urnet__qkind {
+	URNET__Q_USER,		/* struct urnet__op.node: a generic operation */
+	URNET__Q_CANCEL,	/* struct urnet__op.cancel_node: cancel that operation */
+	URNET__Q_ARM_READ,	/* struct urnet__ready.arm_node[READ] */
+	URNET__Q_ARM_WRITE,	/* struct urnet__ready.arm_node[WRITE] */
+	URNET__Q_RETIRE,	/* struct urnet__ready.retire_node */
+};
+
+/* A blocking caller's view of its operation: the futex word. */
+enum urnet__op_state {
+	URNET__OP_PENDING,	/* in the engine; the caller is not asleep */
+	URNET__OP_SLEEPING,	/* the caller sleeps on state */
+	URNET__OP_CANCELLING,	/* the caller queued a cancel and sleeps */
+	URNET__OP_DONE,		/* res and cqe_flags are final */
+};
+
+struct urnet__op {
+	struct urnet__qnode node;
+	struct urnet__qnode cancel_node;
+	urnet_prep_fn prep;
+	urnet_complete_fn done;	/* NULL for a blocking call */
+	void *arg;
+	int res;
+	unsigned cqe_flags;
+	_Atomic uint32_t state;
+	/* Engine thread only. */
+	bool cqe_seen;		/* the final CQE arrived while a cancel was queued */
+	bool cancel_consumed;
+	bool multishot_cut;	/* blocking call on a multishot op: first CQE kept */
+	struct urnet__op *live_prev, *live_next;
+};
+
+struct urnet__totals {
+	_Atomic uint64_t submitted;
+	_Atomic uint64_t completed;
+	_Atomic uint64_t batches;
+	_Atomic uint64_t engine_wakeups;
+	_Atomic uint64_t parked;
+	_Atomic uint64_t readiness;
+	_Atomic uint64_t syscall_ops;
+};
+
+struct urnet_engine {
+	struct urnet__queue queue;
+	_Atomic uint32_t sleeping;	/* the engine is (about to be) in io_uring_enter */
+	_Atomic uint32_t stopping;	/* no new work; pending work fails */
+	_Atomic uint32_t refs;		/* owner + bound urnet__ready objects */
+	_Atomic uint32_t pushers;	/* threads inside engine_push() */
+	_Atomic uint32_t exited;	/* the engine will never read its queue again */
+	_Atomic uint32_t started;	/* futex: start_result is set */
+	int start_result;
+	struct urnet__totals stats;
+	bool syscall_backend;
+	bool is_default;
+	struct urnet_engine_config cfg;
+	pthread_t thread;
+	bool thread_started;
+
+	/* Engine thread only. */
+	struct io_uring ring;
+	bool ring_ready;
+	int wake_fd;
+	uint64_t wake_buf;
+	bool wake_armed;
+	bool wake_retired;
+	bool no_multishot_poll;
+	unsigned ring_flags;
+	unsigned pending_sqes;
+	unsigned live_polls;
+	struct urnet__op *live_ops;	/* in the ring: cancelled at shutdown */
+	struct urnet__ready *polled;	/* readies with a poll in the ring */
+	bool cancel_sent;
+
+	/* Process registry (default.c), under its lock. */
+	struct urnet_engine *reg_next;
+};
+
+/* user_data tags in the low bits of the aligned pointers. */
+#define URNET__TAG_OP		0ull
+#define URNET__TAG_READ		1ull
+#define URNET__TAG_WRITE	2ull
+#define URNET__TAG_WAKE		3ull
+#define URNET__TAG_IGNORE	4ull
+#define URNET__TAG_MASK		7ull
+
+/* Queue a node and wake the engine if it sleeps; -ESHUTDOWN once stopping. */
+URNET__HIDDEN int urnet__engine_push(urnet_engine *e, struct urnet__qnode *n);
+
+/* Stop the thread and take e out of the registry; memory stays. */
+URNET__HIDDEN int urnet__engine_stop(urnet_engine *e);
+
+/* Bump a readiness sequence and wake its waiters (any thread). */
+URNET__HIDDEN void urnet__ready_signal(struct urnet__ready *r, int dir);
+
+URNET__HIDDEN void urnet__totals_read(const struct urnet__totals *t,
+				      struct urnet_engine_stats *out);
+URNET__HIDDEN void urnet__engine_count_parked(urnet_engine *e);
+
+/* Drop a reference; the last one frees the engine's memory. */
+URNET__HIDDEN void urnet__engine_put(urnet_engine *e);
+
+/* Syscall backend: run an operation described by an SQE as plain syscalls. */
+URNET__HIDDEN int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe *sqe,
+				     int64_t deadline_ns, unsigned flags);
+/* Opcodes urnet__syscall_run knows. */
+URNET__HIDDEN bool urnet__syscall_supports(uint8_t opcode);
+
+/* URNET_* environment numbers: fallback unless a whole number in range. */
+URNET__HIDDEN unsigned long urnet__env_ulong(const char *name, unsigned long min,
+					    unsigned long max, unsigned long fallback);
+
+/* Registry of live engines, for the exit stats line and fork. */
+URNET__HIDDEN void urnet__registry_add(urnet_engine *e);
+URNET__HIDDEN void urnet__registry_remove(urnet_engine *e);
+
+#define urnet__container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+#endif

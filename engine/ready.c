@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Readiness waiting: how a caller thread parks until its fd can make
+ * progress.  With io_uring the engine keeps one multishot POLLIN armed per
+ * fd once a read first had to wait, and a one-shot POLLOUT while a write
+ * waits; each CQE bumps a sequence counter the callers sleep on (futex).
+ * With the syscall backend the caller itself sleeps in ppoll(), next to an
+ * eventfd that close and deadline changes use to interrupt it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "futex.h"
+
+int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
+{
+	if (!e || fd < 0)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->engine = e;
+	r->fd = fd;
+	r->kick_fd = -1;
+	r->arm_node[URNET__READ].kind = URNET__Q_ARM_READ;
+	r->arm_node[URNET__WRITE].kind = URNET__Q_ARM_WRITE;
+	r->retire_node.kind = URNET__Q_RETIRE;
+	if (e->syscall_backend) {
+		r->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+		if (r->kick_fd < 0)
+			return -errno;
+	}
+	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	return 0;
+}
+
+void urnet__ready_signal(struct urnet__ready *r, int dir)
+{
+	atomic_fetch_add_explicit(&r->seq[dir], 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->waiters[dir], memory_order_seq_cst))
+		urnet__futex_wake_all(&r->seq[dir]);
+}
+
+static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
+		      int64_t deadline_ns, unsigned flags)
+{
+	urnet_engine *e = r->engine;
+	uint32_t zero = 0;
+	int ret;
+
+	if (!atomic_load_explicit(&r->armed[dir], memory_order_acquire) &&
+	    atomic_compare_exchange_strong_explicit(&r->armed[dir], &zero, 1,
+						    memory_order_acq_rel,
+						    memory_order_relaxed)) {
+		ret = urnet__engine_push(e, &r->arm_node[dir]);
+		if (ret) {
+			atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
+			return ret;
+		}
+	}
+
+	urnet__engine_count_parked(e);
+	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	for (;;) {
+		if (atomic_load_explicit(&r->closing, memory_order_acquire)) {
+			ret = -ECANCELED;
+			break;
+		}
+		if (atomic_load_explicit(&r->seq[dir], memory_order_seq_cst) != snap) {
+			ret = 0;
+			break;
+		}
+		ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+		if (ret == -ETIMEDOUT)
+			break;
+		if (ret == -EINTR && (flags & URNET__WAIT_EINTR))
+			break;
+	}
+	atomic_fetch_sub_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	return ret;
+}
+
+static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
+		     int64_t deadline_ns, unsigned flags)
+{
+	struct pollfd p[2] = {
+		{ .fd = r->fd, .events = dir == URNET__READ ? POLLIN | POLLRDHUP : POLLOUT },
+		{ .fd = r->kick_fd, .events = POLLIN },
+	};
+	int ret;
+
+	urnet__engine_count_parked(r->engine);
+	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		uint64_t token;
+
+		if (atomic_load_explicit(&r->closing, memory_order_acquire)) {
+			ret = -ECANCELED;
+			break;
+		}
+		if (atomic_load_explicit(&r->seq[dir], memory_order_seq_cst) != snap) {
+			ret = 0;
+			break;
+		}
+		if (deadline_ns > 0) {
+			int64_t left = deadline_ns - urnet_now_ns();
+
+			if (left <= 0) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
+			tsp = &ts;
+		}
+		ret = ppoll(p, 2, tsp, NULL);
+		if (ret < 0) {
+			ret = -errno;
+			if (ret == -EINTR && !(flags & URNET__WAIT_EINTR))
+				continue;
+			break;
+		}
+		if (ret == 0)
+			continue;	/* the deadline check above decides */
+		if (p[1].revents & POLLIN) {
+			/* A kick: the checks above say what changed. */
+			if (read(r->kick_fd, &token, sizeof(token)) < 0) {
+				/* Another waiter took the token: nothing lost. */
+			}
+			continue;
+		}
+		ret = 0;
+		break;
+	}
+	atomic_fetch_sub_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	return ret;
+}
+
+int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
+		      int64_t deadline_ns, unsigned flags)
+{
+	if (dir != URNET__READ && dir != URNET__WRITE)
+		return -EINVAL;
+	if (atomic_load_explicit(&r->closing, memory_order_acquire))
+		return -ECANCELED;
+	if (deadline_ns < 0 || (deadline_ns > 0 && urnet_now_ns() >= deadline_ns))
+		return -ETIMEDOUT;
+	if (r->engine->syscall_backend)
+		return wait_poll(r, dir, snap, deadline_ns, flags);
+	return wait_futex(r, dir, snap, deadline_ns, flags);
+}
+
+void urnet__ready_kick(struct urnet__ready *r)
+{
+	urnet__ready_signal(r, URNET__READ);
+	urnet__ready_signal(r, URNET__WRITE);
+	if (r->kick_fd >= 0) {
+		uint64_t n = atomic_load_explicit(&r->waiters[URNET__READ], memory_order_seq_cst) +
+			     atomic_load_explicit(&r->waiters[URNET__WRITE], memory_order_seq_cst);
+
+		/* One token per sleeping waiter; a stray token costs one retry. */
+		if (n && write(r->kick_fd, &n, sizeof(n)) < 0) {
+			/* Counter full: waiters are awake already. */
+		}
+	}
+}
+
+void urnet__ready_close(struct urnet__ready *r)
+{
+	atomic_store_explicit(&r->closing, 1, memory_order_seq_cst);
+	urnet__ready_kick(r);
+}
+
+void urnet__ready_destroy(struct urnet__ready *r)
+{
+	urnet_engine *e = r->engine;
+
+	if (!e)
+		return;
+	atomic_store_explicit(&r->closing, 1, memory_order_seq_cst);
+	if (!e->syscall_backend && urnet__engine_push(e, &r->retire_node) == 0) {
+		while (!atomic_load_explicit(&r->retired, memory_order_acquire))
+			urnet__futex_wait(&r->retired, 0, 0);
+	}
+	if (r->kick_fd >= 0)
+		close(r->kick_fd);
+	r->kick_fd = -1;
+	r->engine = NULL;
+	urnet__engine_put(e);
+}
