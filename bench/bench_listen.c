@@ -15,20 +15,32 @@ static void usage(const char *prog)
 	exit(2);
 }
 
+int bench_parse_port(const char *arg)
+{
+	char *end;
+	long port;
+
+	errno = 0;
+	port = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || port < 0 || port > 65535)
+		return -1;
+	return (int)port;
+}
+
 int bench_listen(int argc, char **argv, int flags)
+{
+	int port = argc == 2 ? bench_parse_port(argv[1]) : -1;
+
+	if (port < 0)
+		usage(argv[0]);
+	return bench_listen_port(argv[0], port, flags);
+}
+
+int bench_listen_port(const char *prog, int port, int flags)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
-	char *end;
-	long port;
 	int fd, one = 1;
-
-	if (argc != 2)
-		usage(argv[0]);
-	errno = 0;
-	port = strtol(argv[1], &end, 10);
-	if (errno || end == argv[1] || *end || port < 0 || port > 65535)
-		usage(argv[0]);
 
 	sin.sin_port = htons((unsigned short)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -38,7 +50,7 @@ int bench_listen(int argc, char **argv, int flags)
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(fd, 65535) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
-		perror(argv[0]);
+		perror(prog);
 		exit(1);
 	}
 	printf("port=%u\n", ntohs(sin.sin_port));

@@ -16,4 +16,10 @@
  */
 int bench_listen(int argc, char **argv, int flags);
 
+/* The same for programs with more arguments: port already checked. */
+int bench_listen_port(const char *prog, int port, int flags);
+
+/* "0".."65535" -> port, anything else -> -1. */
+int bench_parse_port(const char *arg);
+
 #endif
