@@ -68,7 +68,6 @@ int main(int argc, char **argv)
 			perror("http-urnet: accept");
 			continue;
 		}
-		urnet_conn_set_nodelay(c, 1);
 		if (pthread_create(&tid, &attr, serve, c)) {
 			fprintf(stderr, "http-urnet: cannot start a thread\n");
 			urnet_conn_close(c);
