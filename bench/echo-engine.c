@@ -9,7 +9,8 @@
  *
  * Per connection: recv into its buffer, send that back (resubmitting the
  * rest after a short send), recv again.  Accept is multishot where the
- * backend supports it and resubmitted whenever a completion says it ended.
+ * kernel supports it and resubmitted whenever a completion says it ended.
+ * io_uring backend only: an event loop cannot run on operations that block.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -98,10 +99,15 @@ static void send_done(int res, unsigned flags, void *arg)
 		submit(recv_prep, recv_done, c);
 }
 
+static int accept_multishot = 1;
+
 static void accept_prep(struct io_uring_sqe *sqe, void *arg)
 {
 	(void)arg;
-	io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (accept_multishot)
+		io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
 static void accept_done(int res, unsigned flags, void *arg)
@@ -109,6 +115,11 @@ static void accept_done(int res, unsigned flags, void *arg)
 	struct conn *c;
 	int one = 1;
 
+	if (res == -EINVAL && accept_multishot) {	/* kernel before 5.19 */
+		accept_multishot = 0;
+		submit(accept_prep, accept_done, arg);
+		return;
+	}
 	if (!(flags & IORING_CQE_F_MORE))
 		submit(accept_prep, accept_done, arg);
 	if (res < 0) {
@@ -128,12 +139,18 @@ static void accept_done(int res, unsigned flags, void *arg)
 
 int main(int argc, char **argv)
 {
-	lfd = bench_listen(argc, argv, 0);
 	engine = urnet_default_engine();
 	if (!engine) {
 		perror("echo-engine: engine");
 		return 1;
 	}
+	/* That backend runs operations one after another, each blocking. */
+	if (strcmp(urnet_engine_backend(engine), "io_uring") != 0) {
+		fprintf(stderr, "echo-engine: needs the io_uring backend, not %s\n",
+			urnet_engine_backend(engine));
+		return 1;
+	}
+	lfd = bench_listen(argc, argv, 0);
 	submit(accept_prep, accept_done, NULL);
 	for (;;)
 		pause();	/* the engine thread does all the work */
