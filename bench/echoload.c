@@ -582,8 +582,8 @@ int main(int argc, char **argv)
 		connect_errors += w->connect_errors;
 		io_errors += w->io_errors;
 		mismatches += w->mismatches;
-		for (int j = 0; j < w->nconns; j++)
-			idle += w->conns[j].done_in_window == 0;
+		for (int j = 0; j < w->nconns; j++)	/* failed ones count as errors */
+			idle += w->conns[j].fd >= 0 && w->conns[j].done_in_window == 0;
 		latency_merge(&hist, &w->hist);
 	}
 
