@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Entering an fd, learning its blocking state on the first EAGAIN, and
+ * waiting on the engine with the kernel's signal and cancellation rules.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "call.h"
+
+bool urnet__call_begin(struct urnet__call *c, int fd)
+{
+	struct urnet__fdent *e = urnet__fd_enter(fd);
+
+	if (!e)
+		return false;
+	if (urnet__fd_kind(e, fd) != URNET__FDK_STREAM) {
+		urnet__fd_leave(e);
+		return false;
+	}
+	c->fd = fd;
+	c->ent = e;
+	c->ready = NULL;
+	c->prepared[0] = c->prepared[1] = false;
+	c->flags_known = false;
+	return true;
+}
+
+void urnet__call_end(struct urnet__call *c)
+{
+	if (c->ent)
+		urnet__fd_leave(c->ent);
+	c->ent = NULL;
+}
+
+void urnet__call_cleanup(void *c)
+{
+	urnet__call_end(c);
+}
+
+ssize_t urnet__call_run(int fd, urnet__call_fn fn, void *arg)
+{
+	struct urnet__call c;
+	ssize_t n;
+
+	if (!urnet__call_begin(&c, fd))
+		return URNET__PASS;
+	pthread_cleanup_push(urnet__call_cleanup, &c);
+	n = fn(&c, arg);
+	pthread_cleanup_pop(1);
+	return n;
+}
+
+static void kernel_done(void *arg)
+{
+	struct urnet__call *c = arg;
+
+	atomic_fetch_sub(&c->ent->kblocked, 1);
+}
+
+ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg)
+{
+	ssize_t n;
+
+	atomic_fetch_add(&c->ent->kblocked, 1);
+	pthread_cleanup_push(kernel_done, c);
+	n = fn(c, arg);
+	pthread_cleanup_pop(1);
+	if (n < 0 && urnet__fd_closing(c->ent))
+		return -EBADF;
+	return n;
+}
+
+int urnet__call_nonblock(struct urnet__call *c)
+{
+	int fl;
+
+	if (!c->flags_known) {
+		fl = fcntl(c->fd, F_GETFL);
+		if (fl < 0)
+			return -errno;
+		c->nonblock = fl & O_NONBLOCK;
+		c->flags_known = true;
+	}
+	return c->nonblock;
+}
+
+static int64_t sock_deadline(int fd, int dir)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t len = sizeof(tv);
+	int opt = dir == URNET__READ ? SO_RCVTIMEO : SO_SNDTIMEO;
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0 ||
+	    (tv.tv_sec == 0 && tv.tv_usec == 0))
+		return 0;
+	return urnet_now_ns() + (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+}
+
+int urnet__call_prepare(struct urnet__call *c, int dir)
+{
+	int nb, saved = errno;
+
+	if (c->prepared[dir])
+		return 0;
+	nb = urnet__call_nonblock(c);
+	if (nb < 0)
+		return nb;
+	if (nb)
+		return -EAGAIN;
+	if (!urnet__fd_revalidate(c->ent, c->fd))
+		return URNET__PASS;
+	if (!c->ready) {
+		c->ready = urnet__fd_ready(c->ent, c->fd);
+		if (!c->ready) {
+			int err = errno;
+
+			errno = saved;
+			return -err;
+		}
+	}
+	c->deadline[dir] = sock_deadline(c->fd, dir);
+	c->prepared[dir] = true;
+	errno = saved;
+	return 0;
+}
+
+/*
+ * The syscall backend sleeps in ppoll(), which the kernel never restarts
+ * after a handler.  An untimed blocking socket call is restarted when the
+ * handler has SA_RESTART; without knowing which signal ran, restart only
+ * if every installed handler asks for it.
+ */
+static bool handlers_all_restart(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue;	/* SIGKILL, SIGSTOP, the C library's own */
+		if (!(sa.sa_flags & SA_SIGINFO) &&
+		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+static int map_wait(int ret)
+{
+	switch (ret) {
+	case -ETIMEDOUT:
+		return -EAGAIN;
+	case -ECANCELED:
+		return -EBADF;
+	default:
+		return ret;
+	}
+}
+
+int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap)
+{
+	struct urnet__ready *r = c->ready;
+	bool sys = urnet__engine_is_syscall(r->engine);
+	int ret, old;
+
+	if (urnet__fd_closing(c->ent))
+		return -EBADF;
+	/*
+	 * The wait below runs with asynchronous cancellation so that
+	 * pthread_cancel() interrupts the sleep.  Arming the engine's poll
+	 * pushes on the engine's queue, which must not be cut short: a wait
+	 * for a sequence number that already passed arms it and returns at
+	 * once, with cancellation still deferred.
+	 */
+	if (!sys && !atomic_load_explicit(&r->armed[dir], memory_order_acquire)) {
+		ret = urnet__ready_wait(r, dir, urnet__ready_snapshot(r, dir) - 1,
+					urnet_now_ns() + 1000000, URNET__WAIT_EINTR);
+		if (ret != 0 && ret != -ETIMEDOUT)
+			return map_wait(ret);
+	}
+	for (;;) {
+		pthread_testcancel();
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
+		ret = urnet__ready_wait(r, dir, snap, c->deadline[dir], URNET__WAIT_EINTR);
+		pthread_setcanceltype(old, NULL);
+		if (ret == -EINTR && sys && !c->deadline[dir] && handlers_all_restart())
+			continue;
+		break;
+	}
+	if (ret == -ECANCELED || urnet__fd_closing(c->ent))
+		return -EBADF;
+	return map_wait(ret);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One compat call on one fd: entering the fd, the blocking/timeout state
+ * learnt on the first EAGAIN, and waiting on the engine.
+ *
+ * Fast path: the caller tries the syscall with MSG_DONTWAIT.  Only when it
+ * returns EAGAIN does the call look at the fd's O_NONBLOCK flag (the caller
+ * wants that EAGAIN) and its SO_RCVTIMEO/SO_SNDTIMEO, and sleep until the
+ * engine reports readiness.
+ */
+#ifndef URNET_COMPAT_CALL_H
+#define URNET_COMPAT_CALL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fdtable.h"
+#include "internal.h"
+
+/* Returned by the stream paths: hand this call to libc after leaving the fd. */
+#define URNET__PASS	(-100000)
+
+struct urnet__call {
+	int fd;
+	struct urnet__fdent *ent;
+	struct urnet__ready *ready;
+	bool prepared[2];
+	bool nonblock;
+	bool flags_known;
+	int64_t deadline[2];
+};
+
+/*
+ * Enter fd: true when it is a stream socket this layer serves (the call
+ * then holds the fd and must end with urnet__call_end), false when libc
+ * should do everything.
+ */
+URNET__HIDDEN bool urnet__call_begin(struct urnet__call *c, int fd);
+URNET__HIDDEN void urnet__call_end(struct urnet__call *c);
+/* pthread_cleanup_push() handler. */
+URNET__HIDDEN void urnet__call_cleanup(void *c);
+
+/*
+ * Run fn(c, arg) on fd when it is a stream socket this layer serves, with
+ * the fd held and released again even if the thread is cancelled while
+ * waiting.  URNET__PASS when libc should do the call.
+ */
+typedef ssize_t (*urnet__call_fn)(struct urnet__call *c, void *arg);
+URNET__HIDDEN ssize_t urnet__call_run(int fd, urnet__call_fn fn, void *arg);
+
+/*
+ * fn(c, arg) blocks in the kernel rather than on the engine (the rare
+ * cases the engine cannot wait for): counted so that close() can wake it
+ * with shutdown(SHUT_RD), also if the thread is cancelled in it.
+ */
+URNET__HIDDEN ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg);
+
+/* O_NONBLOCK of the file, read once per call.  -errno on failure. */
+URNET__HIDDEN int urnet__call_nonblock(struct urnet__call *c);
+
+/*
+ * After an EAGAIN in dir: 0 when the call may wait (ready object and
+ * deadline in place), -EAGAIN when the fd is non-blocking, URNET__PASS
+ * when the number changed files under us, other -errno on failure.
+ */
+URNET__HIDDEN int urnet__call_prepare(struct urnet__call *c, int dir);
+
+/*
+ * Sleep until dir may have changed since snap.  0: retry the syscall;
+ * -EAGAIN: SO_*TIMEO expired; -EINTR: a signal handler interrupted;
+ * -EBADF: the fd is being closed.  A cancellation point.
+ */
+URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap);
+
+/* Turn -errno into -1 + errno. */
+static inline ssize_t urnet__ret(ssize_t n)
+{
+	if (n >= 0)
+		return n;
+	errno = (int)-n;
+	return -1;
+}
+
+#endif

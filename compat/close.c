@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * close, dup2, dup3: every way a number stops naming its file goes through
+ * urnet__fd_close(), which wakes the calls blocked on it (EBADF) and waits
+ * for them to leave before the kernel may hand the number out again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+
+#include "fdtable.h"
+#include "libc.h"
+#include "urnet_compat.h"
+
+struct dup_args {
+	int oldfd, newfd, flags;
+	bool three;
+};
+
+static int do_close(void *arg)
+{
+	return urnet__libc()->close(*(int *)arg);
+}
+
+static int do_dup(void *arg)
+{
+	struct dup_args *a = arg;
+
+	if (a->three)
+		return urnet__libc()->dup3(a->oldfd, a->newfd, a->flags);
+	return urnet__libc()->dup2(a->oldfd, a->newfd);
+}
+
+int urnet_close(int fd)
+{
+	return urnet__fd_close(fd, do_close, &fd);
+}
+
+static int dup_common(struct dup_args *a)
+{
+	/*
+	 * When the kernel would refuse (bad oldfd, same numbers) newfd stays
+	 * open and its blocked callers must not be disturbed.
+	 */
+	if (a->oldfd == a->newfd || fcntl(a->oldfd, F_GETFD) < 0 || a->newfd < 0)
+		return do_dup(a);
+	return urnet__fd_close(a->newfd, do_dup, a);
+}
+
+int urnet_dup2(int oldfd, int newfd)
+{
+	struct dup_args a = { oldfd, newfd, 0, false };
+
+	return dup_common(&a);
+}
+
+int urnet_dup3(int oldfd, int newfd, int flags)
+{
+	struct dup_args a = { oldfd, newfd, flags, true };
+
+	return dup_common(&a);
+}

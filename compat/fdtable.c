@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fd table: a two-level array of entries indexed by fd number, chunks
+ * mapped on first touch so that an entry never moves and no allocator runs
+ * inside a read() or close() (the interposer may be called from malloc).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+#include "libc.h"
+
+#define CHUNK_SHIFT	10
+#define CHUNK_SIZE	(1u << CHUNK_SHIFT)
+#define NCHUNKS		1024u		/* fds >= 2^20 are left to libc */
+
+#define FD_REFS		0x0fffffffu
+#define FD_CLOSEWAIT	(1u << 29)	/* a closer sleeps until the count drains */
+#define FD_ENTWAIT	(1u << 30)	/* callers sleep until the close finished */
+#define FD_CLOSING	(1u << 31)
+
+static struct urnet__fdent *_Atomic chunks[NCHUNKS];
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t val)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static struct urnet__fdent *slot(int fd, bool create)
+{
+	struct urnet__fdent *c, *fresh = NULL;
+	size_t bytes = CHUNK_SIZE * sizeof(*c);
+	unsigned i;
+
+	if (fd < 0 || (unsigned)fd >= CHUNK_SIZE * NCHUNKS)
+		return NULL;
+	i = (unsigned)fd >> CHUNK_SHIFT;
+	c = atomic_load_explicit(&chunks[i], memory_order_acquire);
+	if (c || !create)
+		return c ? &c[fd & (CHUNK_SIZE - 1)] : NULL;
+	fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fresh == MAP_FAILED)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&chunks[i], &c, fresh))
+		munmap(fresh, bytes);
+	else
+		c = fresh;
+	return &c[fd & (CHUNK_SIZE - 1)];
+}
+
+/* Sleep until the close running on e finished.  s: last value seen. */
+static void wait_close_done(struct urnet__fdent *e, uint32_t s)
+{
+	if (!(s & FD_ENTWAIT) &&
+	    !atomic_compare_exchange_strong(&e->state, &s, s | FD_ENTWAIT))
+		return;		/* state moved: caller re-reads it */
+	futex_wait(&e->state, s | FD_ENTWAIT);
+}
+
+struct urnet__fdent *urnet__fd_enter(int fd)
+{
+	struct urnet__fdent *e = slot(fd, true);
+	uint32_t s;
+
+	if (!e)
+		return NULL;
+	s = atomic_load(&e->state);
+	for (;;) {
+		if (s & FD_CLOSING) {
+			wait_close_done(e, s);
+			s = atomic_load(&e->state);
+			continue;
+		}
+		if (atomic_compare_exchange_weak(&e->state, &s, s + 1))
+			return e;
+	}
+}
+
+static void retire(struct urnet__ready *r)
+{
+	if (!r)
+		return;
+	urnet__ready_close(r);
+	urnet__ready_destroy(r);
+	free(r);
+}
+
+void urnet__fd_leave(struct urnet__fdent *e)
+{
+	uint32_t s = atomic_fetch_sub(&e->state, 1) - 1;
+
+	if (s & FD_REFS)
+		return;
+	if (s & FD_CLOSEWAIT)
+		futex_wake_all(&e->state);
+	else if (atomic_load_explicit(&e->zombie, memory_order_relaxed))
+		retire(atomic_exchange(&e->zombie, NULL));
+}
+
+enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
+{
+	enum urnet__fdkind k = atomic_load_explicit(&e->kind, memory_order_acquire);
+	struct stat st;
+	int type = 0, saved = errno;
+	socklen_t len = sizeof(type);
+
+	if (k != URNET__FDK_UNKNOWN)
+		return k;
+	if (fstat(fd, &st) < 0) {
+		/* Not cached: libc reports the EBADF itself. */
+		errno = saved;
+		return URNET__FDK_OTHER;
+	}
+	k = URNET__FDK_OTHER;
+	if (S_ISSOCK(st.st_mode) &&
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
+		k = URNET__FDK_STREAM;
+	errno = saved;
+	atomic_store_explicit(&e->dev, st.st_dev, memory_order_relaxed);
+	atomic_store_explicit(&e->ino, st.st_ino, memory_order_relaxed);
+	atomic_store_explicit(&e->kind, k, memory_order_release);
+	return k;
+}
+
+bool urnet__fd_revalidate(struct urnet__fdent *e, int fd)
+{
+	struct stat st;
+	struct urnet__ready *old;
+	int saved = errno;
+
+	if (fstat(fd, &st) == 0 &&
+	    st.st_dev == atomic_load_explicit(&e->dev, memory_order_relaxed) &&
+	    st.st_ino == atomic_load_explicit(&e->ino, memory_order_relaxed))
+		return true;
+	errno = saved;
+	/*
+	 * The number now names another file.  Whatever waits on the old one
+	 * must stop, and its engine polls go once the last call left (a poll
+	 * holds the old file open).
+	 */
+	old = atomic_exchange(&e->ready, NULL);
+	if (old) {
+		urnet__ready_close(old);
+		old = atomic_exchange(&e->zombie, old);
+		if (old)	/* a second stale file while the first still drains */
+			urnet__ready_close(old);
+	}
+	atomic_store(&e->kind, URNET__FDK_UNKNOWN);
+	return false;
+}
+
+struct urnet__ready *urnet__fd_ready(struct urnet__fdent *e, int fd)
+{
+	struct urnet__ready *r = atomic_load_explicit(&e->ready, memory_order_acquire);
+	struct urnet__ready *cur = NULL;
+	urnet_engine *eng;
+	int err;
+
+	if (r)
+		return r;
+	eng = urnet_engine_pick((unsigned)fd);
+	if (!eng)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	err = urnet__ready_init(r, eng, fd);
+	if (err < 0) {
+		free(r);
+		errno = -err;
+		return NULL;
+	}
+	if (!atomic_compare_exchange_strong(&e->ready, &cur, r)) {
+		urnet__ready_destroy(r);
+		free(r);
+		r = cur;
+	}
+	return r;
+}
+
+bool urnet__fd_closing(struct urnet__fdent *e)
+{
+	return atomic_load(&e->state) & FD_CLOSING;
+}
+
+void urnet__fd_fresh(int fd)
+{
+	struct urnet__fdent *e = slot(fd, false);
+
+	if (e)
+		atomic_store(&e->kind, URNET__FDK_UNKNOWN);
+}
+
+int urnet__fd_close(int fd, int (*release)(void *), void *arg)
+{
+	struct urnet__fdent *e = slot(fd, false);
+	uint32_t s;
+	int ret, err;
+
+	if (!e)
+		return release(arg);
+	/* Claim the close; a concurrent close of the same number goes after. */
+	s = atomic_load(&e->state);
+	for (;;) {
+		if (s & FD_CLOSING) {
+			wait_close_done(e, s);
+			s = atomic_load(&e->state);
+			continue;
+		}
+		if (atomic_compare_exchange_weak(&e->state, &s, s | FD_CLOSING))
+			break;
+	}
+	if (s & FD_REFS) {
+		struct urnet__ready *r = atomic_load(&e->ready);
+
+		if (r)
+			urnet__ready_close(r);
+		if (atomic_load(&e->kblocked))
+			/* Wakes an accept the kernel itself is blocking in. */
+			urnet__libc()->shutdown(fd, SHUT_RD);
+		s = atomic_load(&e->state);
+		while (s & FD_REFS) {
+			if (!(s & FD_CLOSEWAIT) &&
+			    !atomic_compare_exchange_strong(&e->state, &s, s | FD_CLOSEWAIT))
+				continue;
+			futex_wait(&e->state, s | FD_CLOSEWAIT);
+			s = atomic_load(&e->state);
+		}
+	}
+	retire(atomic_exchange(&e->ready, NULL));
+	retire(atomic_exchange(&e->zombie, NULL));
+	atomic_store(&e->kind, URNET__FDK_UNKNOWN);
+	ret = release(arg);
+	err = errno;
+	s = atomic_fetch_and(&e->state, ~(FD_CLOSING | FD_CLOSEWAIT | FD_ENTWAIT));
+	if (s & FD_ENTWAIT)
+		futex_wake_all(&e->state);
+	errno = err;
+	return ret;
+}
+
+/* The parent's engine does not run in a forked child: drop without destroy. */
+static void forget(struct urnet__ready *r)
+{
+	if (!r)
+		return;
+	if (r->kick_fd >= 0)
+		syscall(SYS_close, r->kick_fd);
+	free(r);
+}
+
+void urnet__fdtable_after_fork(void)
+{
+	unsigned i, j;
+
+	for (i = 0; i < NCHUNKS; i++) {
+		struct urnet__fdent *c = atomic_load(&chunks[i]);
+
+		if (!c)
+			continue;
+		for (j = 0; j < CHUNK_SIZE; j++) {
+			forget(atomic_exchange(&c[j].ready, NULL));
+			forget(atomic_exchange(&c[j].zombie, NULL));
+			atomic_store(&c[j].state, 0);
+			atomic_store(&c[j].kblocked, 0);
+			atomic_store(&c[j].kind, URNET__FDK_UNKNOWN);
+		}
+	}
+}
+
+/* Registered at load time: a fork handler cannot be added from inside read(). */
+__attribute__((constructor)) static void fdtable_init(void)
+{
+	pthread_atfork(NULL, NULL, urnet__fdtable_after_fork);
+}

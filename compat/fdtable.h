@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-fd state of the compat layer.
+ *
+ * An entry caches what kind of file the number refers to (learnt lazily
+ * with fstat and SO_TYPE), the engine readiness object used to wait on it,
+ * and a count of calls currently inside the fd.  close() and the implicit
+ * close of dup2()/dup3() go through urnet__fd_close(), which wakes blocked
+ * callers, waits until every call has left and only then lets the kernel
+ * release the number, so no call can act on a reused fd.
+ */
+#ifndef URNET_COMPAT_FDTABLE_H
+#define URNET_COMPAT_FDTABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+enum urnet__fdkind {
+	URNET__FDK_UNKNOWN = 0,
+	URNET__FDK_OTHER,	/* not a stream socket: libc handles everything */
+	URNET__FDK_STREAM,	/* SOCK_STREAM socket */
+};
+
+struct urnet__fdent {
+	_Atomic uint32_t state;		/* call count | URNET__FD_* flags; futex word */
+	_Atomic uint32_t kind;
+	_Atomic uint32_t kblocked;	/* calls blocked in the kernel, not the engine */
+	struct urnet__ready *_Atomic ready;
+	struct urnet__ready *_Atomic zombie;	/* ready of a file closed behind our back */
+	_Atomic uint64_t dev, ino;	/* identity of the file the kind was learnt on */
+};
+
+/*
+ * Enter fd: returns its entry with a call counted, or NULL when the number
+ * is outside the table (the caller then leaves everything to libc).  Waits
+ * while a close of the same number is in progress.
+ */
+URNET__HIDDEN struct urnet__fdent *urnet__fd_enter(int fd);
+URNET__HIDDEN void urnet__fd_leave(struct urnet__fdent *e);
+
+/* The cached kind, learnt on first use. */
+URNET__HIDDEN enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd);
+
+/*
+ * Before waiting: false when fd no longer is the file the entry was learnt
+ * on (it was closed behind our back); the entry is then reset.
+ */
+URNET__HIDDEN bool urnet__fd_revalidate(struct urnet__fdent *e, int fd);
+
+/* The readiness object, created on first need.  NULL + errno on failure. */
+URNET__HIDDEN struct urnet__ready *urnet__fd_ready(struct urnet__fdent *e, int fd);
+
+/* A close of this number has started: blocked calls must return EBADF. */
+URNET__HIDDEN bool urnet__fd_closing(struct urnet__fdent *e);
+
+/* fd was just created by the kernel (accept): drop what was cached for it. */
+URNET__HIDDEN void urnet__fd_fresh(int fd);
+
+/*
+ * Release the number fd with release(arg) (close, dup2, dup3) once no call
+ * is inside it.  Returns what release returned, errno preserved from it.
+ */
+URNET__HIDDEN int urnet__fd_close(int fd, int (*release)(void *), void *arg);
+
+/* In a forked child: forget the parent's engine state (no thread is inside). */
+URNET__HIDDEN void urnet__fdtable_after_fork(void);
+
+#endif

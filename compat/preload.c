@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * liburnet-preload.so: the socket calls of an unmodified program, served
+ * by the compat layer.  Loaded with LD_PRELOAD (see urnet-run), so these
+ * definitions come before the C library's.  Everything that is not a
+ * blocking stream socket goes on to the C library untouched; the C
+ * library's functions are found with dlsym(RTLD_NEXT) (compat/libc.c).
+ *
+ * Only these names are exported (preload.sym); the engine and compat code
+ * inside the module are private to it.  A statically linked program never
+ * loads the module and simply runs without it.
+ */
+#include "config.h"
+
+#undef _FORTIFY_SOURCE
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "urnet_compat.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* glibc's, declared here because without _FORTIFY_SOURCE no header does. */
+extern void __chk_fail(void) __attribute__((noreturn));
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t buflen,
+			      int flags, __SOCKADDR_ARG addr, socklen_t *restrict len);
+
+EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+	return urnet_accept(fd, addr.__sockaddr__, len);
+}
+
+EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict len, int flags)
+{
+	return urnet_accept4(fd, addr.__sockaddr__, len, flags);
+}
+
+EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	return urnet_connect(fd, addr.__sockaddr__, len);
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	return urnet_recv(fd, buf, n, flags);
+}
+
+EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t n, int flags,
+			__SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+	return urnet_recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return urnet_recvmsg(fd, msg, flags);
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	return urnet_send(fd, buf, n, flags);
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+		      __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	return urnet_sendto(fd, buf, n, flags, addr.__sockaddr__, len);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return urnet_sendmsg(fd, msg, flags);
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	return urnet_read(fd, buf, n);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	return urnet_write(fd, buf, n);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	return urnet_readv(fd, iov, cnt);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	return urnet_writev(fd, iov, cnt);
+}
+
+EXPORT int shutdown(int fd, int how)
+{
+	return urnet_shutdown(fd, how);
+}
+
+EXPORT int close(int fd)
+{
+	return urnet_close(fd);
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	return urnet_dup2(oldfd, newfd);
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return urnet_dup3(oldfd, newfd, flags);
+}
+
+/* The _FORTIFY_SOURCE entry points: check, then the same as above. */
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		__chk_fail();
+	return urnet_read(fd, buf, n);
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (n > buflen)
+		__chk_fail();
+	return urnet_recv(fd, buf, n, flags);
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t buflen,
+			      int flags, __SOCKADDR_ARG addr, socklen_t *restrict len)
+{
+	if (n > buflen)
+		__chk_fail();
+	return urnet_recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
+}

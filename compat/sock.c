@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * accept and connect on blocking stream sockets, and shutdown.
+ *
+ * Neither call takes MSG_DONTWAIT, and flipping O_NONBLOCK on a listener
+ * would show to every other thread sharing it.  accept therefore waits for
+ * readiness on the engine and asks the kernel (poll with no timeout) before
+ * the real accept; should another thread take the connection in between,
+ * the kernel blocks this one as libc would, and close() still wakes it.
+ * connect has the socket to itself: it runs non-blocking and waits for
+ * writability on the engine, as the kernel's blocking connect does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include "call.h"
+#include "libc.h"
+#include "urnet_compat.h"
+
+static short poll_now(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, 0) <= 0)
+		return 0;
+	return p.revents;
+}
+
+struct accept_args {
+	struct sockaddr *addr;
+	socklen_t *len;
+	int flags;
+};
+
+static ssize_t accept_blocking(struct urnet__call *c, void *arg)
+{
+	struct accept_args *a = arg;
+	int n = urnet__libc()->accept4(c->fd, a->addr, a->len, a->flags);
+
+	return n < 0 ? -errno : n;
+}
+
+static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t *len,
+			 int flags)
+{
+	struct accept_args a = { addr, len, flags };
+	uint32_t snap;
+	int err, nfd;
+
+	err = urnet__call_nonblock(c);
+	if (err)
+		return err < 0 ? err : URNET__PASS;
+	err = urnet__call_prepare(c, URNET__READ);
+	if (err)
+		return err;
+	for (;;) {
+		snap = urnet__ready_snapshot(c->ready, URNET__READ);
+		if (poll_now(c->fd, POLLIN)) {
+			nfd = (int)urnet__call_kernel(c, accept_blocking, &a);
+			if (nfd >= 0)
+				urnet__fd_fresh(nfd);
+			return nfd;
+		}
+		err = urnet__call_wait(c, URNET__READ, snap);
+		if (err)
+			return err;
+	}
+}
+
+
+static ssize_t run_accept(struct urnet__call *c, void *arg)
+{
+	struct accept_args *a = arg;
+
+	return stream_accept(c, a->addr, a->len, a->flags);
+}
+
+int urnet_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct accept_args a = { addr, len, flags };
+	int n = (int)urnet__call_run(fd, run_accept, &a);
+
+	if (n == URNET__PASS) {
+		n = urnet__libc()->accept4(fd, addr, len, flags);
+		if (n >= 0)
+			urnet__fd_fresh(n);
+		return n;
+	}
+	return (int)urnet__ret(n);
+}
+
+int urnet_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return urnet_accept4(fd, addr, len, 0);
+}
+
+struct connect_args {
+	const struct sockaddr *addr;
+	socklen_t len;
+};
+
+static ssize_t connect_blocking(struct urnet__call *c, void *arg)
+{
+	struct connect_args *a = arg;
+
+	return urnet__libc()->connect(c->fd, a->addr, a->len) < 0 ? -errno : 0;
+}
+
+/* After EINPROGRESS: wait for the handshake like the kernel's blocking connect. */
+static int connect_wait(struct urnet__call *c)
+{
+	int soerr = 0, err;
+	socklen_t sl = sizeof(soerr);
+	uint32_t snap;
+
+	err = urnet__call_prepare(c, URNET__WRITE);
+	if (err)
+		return err == -EAGAIN ? -EINPROGRESS : err;
+	for (;;) {
+		snap = urnet__ready_snapshot(c->ready, URNET__WRITE);
+		if (poll_now(c->fd, POLLOUT)) {
+			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+				return -errno;
+			return -soerr;
+		}
+		err = urnet__call_wait(c, URNET__WRITE, snap);
+		/* SO_SNDTIMEO expiry leaves the handshake running, as in the kernel. */
+		if (err == -EAGAIN)
+			return -EINPROGRESS;
+		if (err)
+			return err;
+	}
+}
+
+static int stream_connect(struct urnet__call *c, const struct sockaddr *addr,
+			  socklen_t len)
+{
+	int fl, ret, err;
+
+	fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (fl & O_NONBLOCK)
+		return URNET__PASS;
+	c->nonblock = false;
+	c->flags_known = true;
+	if (fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return URNET__PASS;
+	ret = urnet__libc()->connect(c->fd, addr, len);
+	err = errno;
+	fcntl(c->fd, F_SETFL, fl);
+	if (ret == 0)
+		return 0;
+	if (err == EAGAIN) {
+		/* A unix listener's backlog is full: the kernel's blocking wait is on it. */
+		struct connect_args a = { addr, len };
+
+		return (int)urnet__call_kernel(c, connect_blocking, &a);
+	}
+	if (err != EINPROGRESS)
+		return -err;
+	return connect_wait(c);
+}
+
+
+static ssize_t run_connect(struct urnet__call *c, void *arg)
+{
+	struct connect_args *a = arg;
+
+	return stream_connect(c, a->addr, a->len);
+}
+
+int urnet_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct connect_args a = { addr, len };
+	int n = (int)urnet__call_run(fd, run_connect, &a);
+
+	if (n == URNET__PASS)
+		return urnet__libc()->connect(fd, addr, len);
+	return (int)urnet__ret(n);
+}
+
+int urnet_shutdown(int fd, int how)
+{
+	struct urnet__fdent *e = urnet__fd_enter(fd);
+	struct urnet__ready *r;
+	int ret, err;
+
+	ret = urnet__libc()->shutdown(fd, how);
+	if (!e)
+		return ret;
+	err = errno;
+	/* Waiters re-check at once instead of trusting a poll to report it. */
+	r = atomic_load(&e->ready);
+	if (ret == 0 && r)
+		urnet__ready_kick(r);
+	urnet__fd_leave(e);
+	errno = err;
+	return ret;
+}

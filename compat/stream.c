@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data calls on blocking stream sockets: recv/send and the read, write,
+ * readv, writev, recvfrom, sendto, recvmsg, sendmsg spellings of them.
+ *
+ * Each try is the caller's own call with MSG_DONTWAIT added, so flags such
+ * as MSG_PEEK, MSG_OOB and MSG_NOSIGNAL act exactly as in the kernel; a
+ * send without MSG_NOSIGNAL on a broken connection raises SIGPIPE as libc's
+ * would.  Only the waiting moves to the engine: a blocking send loops until
+ * everything is queued, a MSG_WAITALL recv until everything arrived, with
+ * the kernel's rules for stopping early (signal, timeout, error, EOF).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "call.h"
+#include "libc.h"
+#include "urnet_compat.h"
+
+#define IOV_STACK 64
+
+static ssize_t try_recvmsg(int fd, struct msghdr *m, int flags)
+{
+	ssize_t n = urnet__libc()->recvmsg(fd, m, flags | MSG_DONTWAIT);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t try_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	ssize_t n = urnet__libc()->sendmsg(fd, m, flags | MSG_DONTWAIT);
+
+	return n < 0 ? -errno : n;
+}
+
+static size_t iov_total(const struct iovec *iov, size_t cnt)
+{
+	size_t i, t = 0;
+
+	for (i = 0; i < cnt; i++)
+		t += iov[i].iov_len;
+	return t;
+}
+
+/* Drop n bytes from the front of *iov / *cnt (a private copy). */
+static void iov_advance(struct iovec **iov, size_t *cnt, size_t n)
+{
+	while (*cnt && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*cnt)--;
+	}
+	if (*cnt && n) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
+		(*iov)->iov_len -= n;
+	}
+}
+
+/* One try-wait loop: the syscall until it does not say EAGAIN. */
+static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int flags)
+{
+	uint32_t snap = 0;
+	bool armed = false;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		if (dir == URNET__READ)
+			n = try_recvmsg(c->fd, m, flags);
+		else
+			n = try_sendmsg(c->fd, m, flags);
+		if (n == -ENOTSOCK) {
+			urnet__fd_revalidate(c->ent, c->fd);
+			return URNET__PASS;
+		}
+		if (n != -EAGAIN)
+			return n;
+		if (!armed) {
+			/* Take the snapshot, then try once more before sleeping. */
+			err = urnet__call_prepare(c, dir);
+			if (err)
+				return err;
+			snap = urnet__ready_snapshot(c->ready, dir);
+			armed = true;
+			continue;
+		}
+		err = urnet__call_wait(c, dir, snap);
+		if (err)
+			return err;
+		snap = urnet__ready_snapshot(c->ready, dir);
+	}
+}
+
+struct peek_args {
+	struct msghdr *m;
+	int flags;
+};
+
+static ssize_t peek_blocking(struct urnet__call *c, void *arg)
+{
+	struct peek_args *a = arg;
+	ssize_t n = urnet__libc()->recvmsg(c->fd, a->m, a->flags);
+
+	return n < 0 ? -errno : n;
+}
+
+/*
+ * MSG_PEEK|MSG_WAITALL waits for more data while the queue already holds
+ * some, which no readiness report says: the kernel waits for it.
+ */
+static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags, size_t want)
+{
+	struct peek_args a = { m, flags };
+	ssize_t n = try_recvmsg(c->fd, m, flags & ~MSG_WAITALL);
+	int nb;
+
+	if (n == -ENOTSOCK)
+		return URNET__PASS;
+	if ((n < 0 && n != -EAGAIN) || n == 0 || (n > 0 && (size_t)n >= want))
+		return n;
+	nb = urnet__call_nonblock(c);
+	if (nb)
+		return nb < 0 ? nb : n;
+	return urnet__call_kernel(c, peek_blocking, &a);
+}
+
+static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags)
+{
+	struct iovec stack[IOV_STACK], *heap = NULL, *iov;
+	struct msghdr part;
+	size_t want, got = 0, cnt;
+	ssize_t n;
+
+	if (!(flags & MSG_WAITALL))
+		return io_once(c, URNET__READ, m, flags);
+	want = iov_total(m->msg_iov, m->msg_iovlen);
+	if (flags & MSG_PEEK)
+		return peek_all(c, m, flags, want);
+	flags &= ~MSG_WAITALL;
+	n = io_once(c, URNET__READ, m, flags);
+	if (n <= 0 || (size_t)n >= want)
+		return n;
+	/* Keep going on a copy of the vector; ancillary data came with the first part. */
+	cnt = m->msg_iovlen;
+	iov = cnt <= IOV_STACK ? stack : (heap = malloc(cnt * sizeof(*iov)));
+	if (!iov)
+		return n;
+	memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
+	part = *m;
+	part.msg_control = NULL;
+	part.msg_controllen = 0;
+	got = (size_t)n;
+	while (got < want) {
+		struct iovec *cur = iov;
+		size_t left = cnt;
+
+		memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
+		iov_advance(&cur, &left, got);
+		part.msg_iov = cur;
+		part.msg_iovlen = left;
+		n = io_once(c, URNET__READ, &part, flags);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		m->msg_flags |= part.msg_flags;
+	}
+	free(heap);
+	return (ssize_t)got;
+}
+
+static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int flags)
+{
+	struct iovec stack[IOV_STACK], *heap = NULL, *iov, *cur;
+	struct msghdr part;
+	size_t want, sent, cnt, left;
+	ssize_t n;
+
+	n = io_once(c, URNET__WRITE, (struct msghdr *)m, flags);
+	want = iov_total(m->msg_iov, m->msg_iovlen);
+	if (n <= 0 || (size_t)n >= want)
+		return n;
+	cnt = m->msg_iovlen;
+	iov = cnt <= IOV_STACK ? stack : (heap = malloc(cnt * sizeof(*iov)));
+	if (!iov)
+		return n;
+	memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
+	cur = iov;
+	left = cnt;
+	part = *m;
+	part.msg_control = NULL;
+	part.msg_controllen = 0;
+	sent = (size_t)n;
+	iov_advance(&cur, &left, sent);
+	/*
+	 * The kernel's blocking send reports what it queued when an error
+	 * stops it half way, without a signal: later parts never raise SIGPIPE.
+	 */
+	flags |= MSG_NOSIGNAL;
+	while (sent < want) {
+		part.msg_iov = cur;
+		part.msg_iovlen = left;
+		n = io_once(c, URNET__WRITE, &part, flags);
+		if (n <= 0)
+			break;
+		sent += (size_t)n;
+		iov_advance(&cur, &left, (size_t)n);
+	}
+	free(heap);
+	return (ssize_t)sent;
+}
+
+struct msg_args {
+	struct msghdr *m;
+	int flags;
+};
+
+static ssize_t run_recvmsg(struct urnet__call *c, void *arg)
+{
+	struct msg_args *a = arg;
+
+	return stream_recvmsg(c, a->m, a->flags);
+}
+
+static ssize_t run_sendmsg(struct urnet__call *c, void *arg)
+{
+	struct msg_args *a = arg;
+
+	return stream_sendmsg(c, a->m, a->flags);
+}
+
+static ssize_t do_recvmsg(int fd, struct msghdr *m, int flags)
+{
+	struct msg_args a = { m, flags };
+
+	return urnet__call_run(fd, run_recvmsg, &a);
+}
+
+static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	struct msg_args a = { (struct msghdr *)m, flags };
+
+	return urnet__call_run(fd, run_sendmsg, &a);
+}
+
+/* The stream path's result, or libc's when it passed. */
+#define OR_LIBC(n, expr_libc) ({					\
+	ssize_t n_ = (n);						\
+	n_ == URNET__PASS ? (expr_libc) : urnet__ret(n_);		\
+})
+
+ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	if ((flags & MSG_DONTWAIT) || !msg)
+		return urnet__libc()->recvmsg(fd, msg, flags);
+	return OR_LIBC(do_recvmsg(fd, msg, flags), urnet__libc()->recvmsg(fd, msg, flags));
+}
+
+ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if ((flags & MSG_DONTWAIT) || !msg)
+		return urnet__libc()->sendmsg(fd, msg, flags);
+	return OR_LIBC(do_sendmsg(fd, msg, flags), urnet__libc()->sendmsg(fd, msg, flags));
+}
+
+ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+		       socklen_t *addrlen)
+{
+	struct iovec v = { buf, len };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (flags & MSG_DONTWAIT)
+		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
+	if (addr && addrlen) {
+		m.msg_name = addr;
+		m.msg_namelen = *addrlen;
+	}
+	n = do_recvmsg(fd, &m, flags);
+	if (n == URNET__PASS)
+		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
+	if (n >= 0 && addr && addrlen)
+		*addrlen = m.msg_namelen;
+	return urnet__ret(n);
+}
+
+ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
+{
+	struct iovec v = { buf, len };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	if (flags & MSG_DONTWAIT)
+		return urnet__libc()->recv(fd, buf, len, flags);
+	return OR_LIBC(do_recvmsg(fd, &m, flags), urnet__libc()->recv(fd, buf, len, flags));
+}
+
+ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
+		     const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct iovec v = { (void *)buf, len };
+	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
+			    .msg_iov = &v, .msg_iovlen = 1 };
+
+	if (flags & MSG_DONTWAIT)
+		return urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen);
+	return OR_LIBC(do_sendmsg(fd, &m, flags),
+		       urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen));
+}
+
+ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
+{
+	struct iovec v = { (void *)buf, len };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	if (flags & MSG_DONTWAIT)
+		return urnet__libc()->send(fd, buf, len, flags);
+	return OR_LIBC(do_sendmsg(fd, &m, flags), urnet__libc()->send(fd, buf, len, flags));
+}
+
+ssize_t urnet_read(int fd, void *buf, size_t len)
+{
+	struct iovec v = { buf, len };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	return OR_LIBC(do_recvmsg(fd, &m, 0), urnet__libc()->read(fd, buf, len));
+}
+
+ssize_t urnet_write(int fd, const void *buf, size_t len)
+{
+	struct iovec v = { (void *)buf, len };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+
+	return OR_LIBC(do_sendmsg(fd, &m, 0), urnet__libc()->write(fd, buf, len));
+}
+
+ssize_t urnet_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return urnet__libc()->readv(fd, iov, iovcnt);
+	return OR_LIBC(do_recvmsg(fd, &m, 0), urnet__libc()->readv(fd, iov, iovcnt));
+}
+
+ssize_t urnet_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return urnet__libc()->writev(fd, iov, iovcnt);
+	return OR_LIBC(do_sendmsg(fd, &m, 0), urnet__libc()->writev(fd, iov, iovcnt));
+}

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for the compat suites: loopback listeners and connected pairs
+ * made with plain socket calls, a thread-per-connection echo server on the
+ * compat calls, threads that block in one call, data with checksums.
+ */
+#ifndef URNET_TEST_COMPAT_UTIL_H
+#define URNET_TEST_COMPAT_UTIL_H
+
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "urnet_compat.h"
+
+#define SEC 1000000000LL
+
+/* ---------------------------------------------------------------- addresses */
+
+struct caddr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family;
+	char dir[64];		/* AF_UNIX: the mkdtemp directory */
+};
+
+/* A listening blocking stream socket on loopback (port 0) or in a temp dir. */
+static inline int cu_listen(int family, struct caddr *a)
+{
+	int fd, one = 1;
+
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a->len = sizeof(*in);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		a->len = sizeof(*in6);
+	} else {
+		struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
+
+		strcpy(a->dir, "/tmp/urnet-compat-XXXXXX");
+		ck_assert_ptr_nonnull(mkdtemp(a->dir));
+		un->sun_family = AF_UNIX;
+		snprintf(un->sun_path, sizeof(un->sun_path), "%s/s", a->dir);
+		a->len = sizeof(*un);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_msg(bind(fd, (struct sockaddr *)&a->ss, a->len) == 0, "bind: %s",
+		      strerror(errno));
+	ck_assert_int_eq(listen(fd, 512), 0);
+	if (family != AF_UNIX)
+		ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a->ss, &a->len), 0);
+	return fd;
+}
+
+static inline void cu_unlisten(int fd, struct caddr *a)
+{
+	ck_assert_int_eq(urnet_close(fd), 0);
+	if (a->family == AF_UNIX) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/s", a->dir);
+		unlink(path);
+		rmdir(a->dir);
+	}
+}
+
+/* A blocking client connected with urnet_connect. */
+static inline int cu_dial(const struct caddr *a)
+{
+	int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(urnet_connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0,
+		      "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* A connected tcp4 pair: *c from urnet_connect, *s from urnet_accept. */
+static inline void cu_pair(int family, int *c, int *s)
+{
+	struct caddr a;
+	int l = cu_listen(family, &a);
+
+	*c = cu_dial(&a);
+	*s = urnet_accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_msg(*s >= 0, "accept: %s", strerror(errno));
+	cu_unlisten(l, &a);
+}
+
+static inline void cu_small_buffers(int fd)
+{
+	int v = 4096;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+}
+
+/* ---------------------------------------------------------------- data */
+
+static inline void cu_fill(unsigned char *buf, size_t len, uint64_t *state)
+{
+	uint64_t x = *state;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		buf[i] = (unsigned char)((x * 0x2545F4914F6CDD1DULL) >> 56);
+	}
+	*state = x;
+}
+
+static inline uint64_t cu_sum(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	if (!h)
+		h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static inline bool cu_read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = urnet_recv(fd, (char *)buf + done, len - done, 0);
+
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- threads */
+
+static inline pid_t cu_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+static inline char cu_thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Up to 10 s until tid sleeps in the kernel (a few samples in a row). */
+static inline bool cu_wait_sleeping(pid_t tid)
+{
+	int streak = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		streak = cu_thread_state(tid) == 'S' ? streak + 1 : 0;
+		if (streak >= 3)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+enum cu_op { CU_RECV, CU_READ, CU_SEND_ALL, CU_ACCEPT };
+
+/* A thread making one call that is expected to block, and its result. */
+struct cu_blocker {
+	enum cu_op op;
+	int fd;
+	size_t len;
+	pthread_t th;
+	_Atomic pid_t tid;
+	_Atomic bool done;
+	ssize_t ret;
+	int err;
+	char data[64];
+};
+
+static inline void *cu_blocker_main(void *arg)
+{
+	struct cu_blocker *b = arg;
+	void *big = NULL;
+
+	if (b->op == CU_SEND_ALL) {
+		big = calloc(1, b->len);
+		ck_assert_ptr_nonnull(big);
+	}
+	atomic_store(&b->tid, cu_gettid());
+	errno = 0;
+	switch (b->op) {
+	case CU_RECV:
+		b->ret = urnet_recv(b->fd, b->data, b->len ? b->len : sizeof(b->data), 0);
+		break;
+	case CU_READ:
+		b->ret = urnet_read(b->fd, b->data, b->len ? b->len : sizeof(b->data));
+		break;
+	case CU_SEND_ALL:
+		b->ret = urnet_send(b->fd, big, b->len, MSG_NOSIGNAL);
+		break;
+	case CU_ACCEPT:
+		b->ret = urnet_accept(b->fd, NULL, NULL);
+		break;
+	}
+	b->err = errno;
+	atomic_store(&b->done, true);
+	free(big);
+	return NULL;
+}
+
+static inline void cu_blocker_start(struct cu_blocker *b)
+{
+	atomic_store(&b->tid, 0);
+	atomic_store(&b->done, false);
+	ck_assert_int_eq(pthread_create(&b->th, NULL, cu_blocker_main, b), 0);
+	for (int i = 0; i < 10000 && !atomic_load(&b->tid); i++)
+		usleep(1000);
+	ck_assert_int_ne(atomic_load(&b->tid), 0);
+	ck_assert_msg(cu_wait_sleeping(atomic_load(&b->tid)), "thread never blocked");
+	ck_assert(!atomic_load(&b->done));
+}
+
+static inline void cu_blocker_join(struct cu_blocker *b)
+{
+	ck_assert_int_eq(pthread_join(b->th, NULL), 0);
+}
+
+/* ---------------------------------------------------------------- echo server */
+
+#define CU_ECHO_MAX 512
+
+struct cu_echo {
+	int lfd;
+	struct caddr addr;
+	int expect;		/* connections to serve */
+	pthread_t th;
+	pthread_t conn_th[CU_ECHO_MAX];
+};
+
+static inline void *cu_echo_conn_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = urnet_read(fd, buf, sizeof(buf))) > 0)
+		if (urnet_write(fd, buf, (size_t)n) != n)
+			break;
+	urnet_close(fd);
+	return NULL;
+}
+
+static inline void *cu_echo_main(void *arg)
+{
+	struct cu_echo *e = arg;
+
+	for (int i = 0; i < e->expect; i++) {
+		int fd = urnet_accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		ck_assert_msg(fd >= 0, "accept: %s", strerror(errno));
+		ck_assert_int_eq(pthread_create(&e->conn_th[i], NULL, cu_echo_conn_main,
+						(void *)(intptr_t)fd), 0);
+	}
+	for (int i = 0; i < e->expect; i++)
+		pthread_join(e->conn_th[i], NULL);
+	return NULL;
+}
+
+static inline void cu_echo_start(struct cu_echo *e, int family, int expect)
+{
+	memset(e, 0, sizeof(*e));
+	e->lfd = cu_listen(family, &e->addr);
+	e->expect = expect;
+	ck_assert_int_eq(pthread_create(&e->th, NULL, cu_echo_main, e), 0);
+}
+
+static inline void cu_echo_stop(struct cu_echo *e)
+{
+	ck_assert_int_eq(pthread_join(e->th, NULL), 0);
+	cu_unlisten(e->lfd, &e->addr);
+}
+
+#endif
