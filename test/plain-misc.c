@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plain libc programs (built without urnet) for the interposer's corner
+ * cases, run under urnet-run by test/preload-echo.sh:
+ *   plain-misc eintr     SIGALRM without SA_RESTART interrupts a blocked recv
+ *   plain-misc restart   with SA_RESTART the recv goes on and gets the data
+ *   plain-misc fork      blocked calls in parent, forked child, and a child
+ *                        that execs "plain-misc exec-check"
+ *   plain-misc exec-check  only the fds open when "fork" started survived
+ *                        the exec; a blocked recv works
+ * Exit 0 on success; every failure says what went wrong on stderr.
+ */
+#define _GNU_SOURCE
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(cond, what) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "plain-misc: %s: %s (errno %d %s)\n",	\
+			mode, what, errno, strerror(errno));		\
+		exit(1);						\
+	}								\
+} while (0)
+
+static const char *mode = "?";
+static _Atomic int signals_seen;
+
+/* A connected TCP pair on loopback made with the plain calls. */
+static void tcp_pair(int *c, int *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int l;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(l >= 0, "socket");
+	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
+	CHECK(listen(l, 8) == 0, "listen");
+	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0, "getsockname");
+	*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(*c >= 0, "socket");
+	CHECK(connect(*c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
+	*s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	CHECK(*s >= 0, "accept");
+	close(l);
+}
+
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Up to 10 s until tid sleeps (three samples in a row). */
+static void wait_sleeping(pid_t tid)
+{
+	int streak = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		streak = thread_state(tid) == 'S' ? streak + 1 : 0;
+		if (streak >= 3)
+			return;
+		usleep(1000);
+	}
+	CHECK(0, "the main thread never blocked");
+}
+
+struct poke {
+	pid_t tid;		/* the thread that blocks */
+	pthread_t th;		/* and its handle */
+	int fd;			/* send here, or -1 */
+	int sig;		/* send this signal first, or 0 */
+};
+
+static void *poke_main(void *arg)
+{
+	struct poke *p = arg;
+
+	wait_sleeping(p->tid);
+	if (p->sig) {
+		pthread_kill(p->th, p->sig);
+		for (int i = 0; i < 10000 && !atomic_load(&signals_seen); i++)
+			usleep(1000);
+		CHECK(atomic_load(&signals_seen), "the signal never arrived");
+		if (p->fd < 0)
+			return NULL;
+		/* With SA_RESTART the call must be sleeping again. */
+		wait_sleeping(p->tid);
+	}
+	CHECK(send(p->fd, "ping", 4, 0) == 4, "send");
+	return NULL;
+}
+
+/* The calling thread blocks in recv until another thread sends. */
+static void blocked_round(void)
+{
+	struct poke p = { .tid = (pid_t)syscall(SYS_gettid), .th = pthread_self() };
+	pthread_t th;
+	char buf[8];
+	int c, s;
+
+	tcp_pair(&c, &s);
+	p.fd = s;
+	CHECK(pthread_create(&th, NULL, poke_main, &p) == 0, "pthread_create");
+	CHECK(recv(c, buf, sizeof(buf), 0) == 4 && !memcmp(buf, "ping", 4), "recv ping");
+	pthread_join(th, NULL);
+	close(c);
+	close(s);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&signals_seen, 1);
+}
+
+static int signal_case(int sa_flags)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = sa_flags };
+	struct poke p = { .tid = (pid_t)syscall(SYS_gettid), .th = pthread_self(),
+			  .sig = SIGALRM };
+	pthread_t th;
+	char buf[8];
+	ssize_t n;
+	int c, s;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
+	tcp_pair(&c, &s);
+	p.fd = sa_flags & SA_RESTART ? s : -1;
+	CHECK(pthread_create(&th, NULL, poke_main, &p) == 0, "pthread_create");
+	n = recv(c, buf, sizeof(buf), 0);
+	if (sa_flags & SA_RESTART)
+		CHECK(n == 4, "recv after a SA_RESTART handler");
+	else
+		CHECK(n == -1 && errno == EINTR, "recv interrupted without SA_RESTART");
+	pthread_join(th, NULL);
+	close(c);
+	close(s);
+	return 0;
+}
+
+/* The fds open now, as ",0,1,2," (what the process inherited). */
+static void list_fds(char *out, size_t len)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	size_t used = 1;
+
+	CHECK(d, "opendir");
+	strcpy(out, ",");
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dirfd(d))
+			continue;
+		used += (size_t)snprintf(out + used, len - used, "%s,", de->d_name);
+		CHECK(used < len, "too many fds");
+	}
+	closedir(d);
+}
+
+/* fds open now that were not open in the original process. */
+static int leaked_fds(const char *inherited)
+{
+	char now[4096], *tok, *save = NULL, key[32];
+	int n = 0;
+
+	list_fds(now, sizeof(now));
+	for (tok = strtok_r(now, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		snprintf(key, sizeof(key), ",%s,", tok);
+		if (!strstr(inherited, key)) {
+			fprintf(stderr, "plain-misc: fd %s survived exec\n", tok);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int fork_case(const char *self)
+{
+	char fds[4096];
+	int status = -1;
+	pid_t pid;
+
+	list_fds(fds, sizeof(fds));
+	CHECK(setenv("PLAIN_MISC_FDS", fds, 1) == 0, "setenv");
+	blocked_round();	/* the parent's engine is running now */
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		mode = "fork child";
+		blocked_round();
+		execl(self, self, "exec-check", (char *)NULL);
+		CHECK(0, "exec");
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed");
+	blocked_round();	/* and the parent goes on */
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: plain-misc eintr|restart|fork|exec-check\n");
+		return 2;
+	}
+	mode = argv[1];
+	if (!strcmp(mode, "eintr"))
+		return signal_case(0);
+	if (!strcmp(mode, "restart"))
+		return signal_case(SA_RESTART);
+	if (!strcmp(mode, "fork"))
+		return fork_case(argv[0]);
+	if (!strcmp(mode, "exec-check")) {
+		const char *fds = getenv("PLAIN_MISC_FDS");
+
+		CHECK(fds, "PLAIN_MISC_FDS not set");
+		CHECK(leaked_fds(fds) == 0, "fds leaked across exec");
+		blocked_round();
+		return 0;
+	}
+	fprintf(stderr, "plain-misc: unknown mode %s\n", mode);
+	return 2;
+}

@@ -1,0 +1,35 @@
+# End to end: plain libc programs, built without urnet, under urnet-run.
+# A thread-per-connection echo server and 128 concurrent client connections
+# with checksums; SIGALRM interrupting a blocked recv; fork and exec.  Runs
+# on both engine backends; each program's urnet-stats line must show that
+# the engine served its calls.
+. "${srcdir:-.}/test/preload-lib.sh"
+
+for backend in io_uring syscall; do
+	URNET_BACKEND=$backend
+	export URNET_BACKEND
+	echo "== backend $backend"
+
+	mkfifo "$tmp/port"
+	timeout 120 "$RUN" "$B/test/plain-echo-server" 128 >"$tmp/port" 2>"$tmp/server.err" &
+	spid=$!
+	read -r port <"$tmp/port" || fail "echo server did not start: $(cat "$tmp/server.err")"
+	rm -f "$tmp/port"
+	timeout 120 "$RUN" "$B/test/plain-echo-client" "$port" 128 200 2>"$tmp/client.err" ||
+		fail "echo client: $(cat "$tmp/client.err")"
+	wait "$spid" || fail "echo server exited $?: $(cat "$tmp/server.err")"
+	engine_worked "$tmp/server.err" "echo server"
+	engine_worked "$tmp/client.err" "echo client"
+	grep -q "backend=$backend" "$tmp/server.err" || fail "server did not run on $backend"
+
+	for m in eintr restart fork; do
+		timeout 60 "$RUN" "$B/test/plain-misc" "$m" 2>"$tmp/misc.err" ||
+			fail "plain-misc $m: $(cat "$tmp/misc.err")"
+		engine_worked "$tmp/misc.err" "plain-misc $m"
+	done
+	# fork: the parent and the exec'd child each exit with an engine (the
+	# forked child's own engine ends with its exec, which prints nothing).
+	n=$(grep -c '^urnet-stats:' "$tmp/misc.err")
+	[ "$n" -ge 2 ] || fail "fork: $n stats lines, expected the parent's and the exec'd child's"
+done
+echo "preload-echo: ok"

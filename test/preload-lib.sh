@@ -1,0 +1,60 @@
+# Shared by the interposer's end-to-end tests (sourced).
+B=${top_builddir:-.}
+MODULE=$B/.libs/liburnet-preload.so
+RUN=$B/compat/urnet-run
+name=${0##*/}
+
+fail() {
+	echo "$name: FAIL: $*" >&2
+	exit 1
+}
+
+[ -e "$MODULE" ] || fail "$MODULE not built"
+[ -x "$RUN" ] || fail "$RUN not built"
+URNET_PRELOAD=$MODULE
+URNET_STATS=1
+export URNET_PRELOAD URNET_STATS
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/urnet-preload.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# A counter from the last urnet-stats line in file $1: stat FILE NAME
+stat() {
+	line=$(grep '^urnet-stats:' "$1" | tail -n 1)
+	[ -n "$line" ] || { echo -1; return; }
+	v=${line##* $2=}
+	echo "${v%% *}"
+}
+
+# The program whose stderr is in $1 ran on the engine: its stats line says
+# callers parked on it and, with io_uring, that the ring's readiness events
+# woke them (the syscall backend's callers wait in ppoll themselves).
+engine_worked() {
+	grep '^urnet-stats:' "$1" || fail "$2: no urnet-stats line (was the module loaded?)"
+	p=$(stat "$1" parked)
+	r=$(stat "$1" readiness)
+	[ "$p" -gt 0 ] || fail "$2: no caller waited on the engine (parked=$p)"
+	if grep '^urnet-stats:' "$1" | tail -n 1 | grep -q 'backend=io_uring'; then
+		[ "$r" -gt 0 ] || fail "$2: no readiness events from the ring (readiness=$r)"
+	fi
+}
+
+# TCP port the process $1 listens on, from /proc (waits up to 10 s).
+listen_port() {
+	i=0
+	while [ $i -lt 200 ]; do
+		for ino in $(ls -l "/proc/$1/fd" 2>/dev/null |
+			     sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
+			hex=$(awk -v ino="$ino" '$4 == "0A" && $10 == ino { split($2, a, ":"); print a[2] }' \
+				/proc/net/tcp /proc/net/tcp6)
+			if [ -n "$hex" ]; then
+				printf '%d\n' "0x$hex"
+				return 0
+			fi
+		done
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
