@@ -62,3 +62,34 @@ int urnet_dup3(int oldfd, int newfd, int flags)
 
 	return dup_common(&a);
 }
+
+int urnet__close_range(unsigned first, unsigned last, int flags)
+{
+	/*
+	 * CLOSE_RANGE_CLOEXEC closes nothing now; CLOSE_RANGE_UNSHARE closes
+	 * in a private copy of the table that no other thread waits on.
+	 */
+	if (flags == 0 && first <= last)
+		urnet__fd_close_each(first, last, do_close);
+	return urnet__libc()->close_range(first, last, flags);
+}
+
+int urnet__socket(int domain, int type, int protocol)
+{
+	int fd = urnet__libc()->socket(domain, type, protocol);
+
+	if (fd >= 0)
+		urnet__fd_fresh(fd);
+	return fd;
+}
+
+int urnet__socketpair(int domain, int type, int protocol, int sv[2])
+{
+	int ret = urnet__libc()->socketpair(domain, type, protocol, sv);
+
+	if (ret == 0) {
+		urnet__fd_fresh(sv[0]);
+		urnet__fd_fresh(sv[1]);
+	}
+	return ret;
+}

@@ -255,6 +255,29 @@ int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 	return ret;
 }
 
+void urnet__fd_close_each(unsigned first, unsigned last, int (*release)(void *))
+{
+	unsigned fd, end = CHUNK_SIZE * NCHUNKS - 1;
+
+	if (last < end)
+		end = last;
+	for (fd = first; fd <= end; fd++) {
+		struct urnet__fdent *c = atomic_load(&chunks[fd >> CHUNK_SHIFT]), *e;
+		int n = (int)fd;
+
+		if (!c) {
+			fd |= CHUNK_SIZE - 1;	/* skip the whole chunk */
+			continue;
+		}
+		e = &c[fd & (CHUNK_SIZE - 1)];
+		if (atomic_load(&e->ready) || atomic_load(&e->zombie) ||
+		    (atomic_load(&e->state) & FD_REFS))
+			urnet__fd_close(n, release, &n);
+		else
+			atomic_store(&e->kind, URNET__FDK_UNKNOWN);
+	}
+}
+
 /* The parent's engine does not run in a forked child: drop without destroy. */
 static void forget(struct urnet__ready *r)
 {

@@ -65,6 +65,19 @@ URNET__HIDDEN void urnet__fd_fresh(int fd);
  */
 URNET__HIDDEN int urnet__fd_close(int fd, int (*release)(void *), void *arg);
 
+/*
+ * Before the kernel closes [first, last] in one go: every number in the
+ * range the engine knows goes through urnet__fd_close(fd, release, &fd);
+ * the others only forget their cached kind.
+ */
+URNET__HIDDEN void urnet__fd_close_each(unsigned first, unsigned last,
+					int (*release)(void *));
+
+/* The interposer's extra entry points (compat/close.c). */
+URNET__HIDDEN int urnet__close_range(unsigned first, unsigned last, int flags);
+URNET__HIDDEN int urnet__socket(int domain, int type, int protocol);
+URNET__HIDDEN int urnet__socketpair(int domain, int type, int protocol, int sv[2]);
+
 /* In a forked child: forget the parent's engine state (no thread is inside). */
 URNET__HIDDEN void urnet__fdtable_after_fork(void);
 

@@ -106,13 +106,29 @@ static int raw_dup2(int o, int n)
 	return raw_dup3(o, n, 0);
 }
 
+static int raw_socket(int d, int t, int p)
+{
+	return syscall(SYS_socket, d, t, p);
+}
+
+static int raw_socketpair(int d, int t, int p, int *sv)
+{
+	return syscall(SYS_socketpair, d, t, p, sv);
+}
+
+static int raw_close_range(unsigned first, unsigned last, int flags)
+{
+	return syscall(SYS_close_range, first, last, flags);
+}
+
 static const struct urnet__libc raw_table = {
 	.accept = raw_accept, .accept4 = raw_accept4, .connect = raw_connect,
 	.recv = raw_recv, .recvfrom = raw_recvfrom, .recvmsg = raw_recvmsg,
 	.send = raw_send, .sendto = raw_sendto, .sendmsg = raw_sendmsg,
 	.read = raw_read, .write = raw_write, .readv = raw_readv,
 	.writev = raw_writev, .shutdown = raw_shutdown, .close = raw_close,
-	.dup2 = raw_dup2, .dup3 = raw_dup3,
+	.dup2 = raw_dup2, .dup3 = raw_dup3, .socket = raw_socket,
+	.socketpair = raw_socketpair, .close_range = raw_close_range,
 };
 
 static struct urnet__libc resolved;
@@ -151,6 +167,9 @@ const struct urnet__libc *urnet__libc_get(void)
 	RESOLVE(close);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
+	RESOLVE(socket);
+	RESOLVE(socketpair);
+	RESOLVE(close_range);
 	atomic_store_explicit(&urnet__libc_ptr, &resolved, memory_order_release);
 	atomic_store(&state, 2);
 	errno = saved;

@@ -36,6 +36,9 @@ struct urnet__libc {
 	int (*close)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int *);
+	int (*close_range)(unsigned, unsigned, int);
 };
 
 /* The table; resolved on first use.  Never NULL entries. */

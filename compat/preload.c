@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fdtable.h"
 #include "urnet_compat.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -114,6 +115,29 @@ EXPORT int dup2(int oldfd, int newfd)
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	return urnet_dup3(oldfd, newfd, flags);
+}
+
+/* New numbers, and numbers closed in bulk: the fd table must hear of them. */
+EXPORT int socket(int domain, int type, int protocol)
+{
+	return urnet__socket(domain, type, protocol);
+}
+
+EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	return urnet__socketpair(domain, type, protocol, sv);
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	return urnet__close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (lowfd < 0)
+		lowfd = 0;
+	urnet__close_range((unsigned)lowfd, ~0u, 0);
 }
 
 /* The _FORTIFY_SOURCE entry points: check, then the same as above. */

@@ -27,6 +27,9 @@
 
 #define IOV_STACK 64
 
+/* Calls the kernel never makes wait: libc's answer is the answer. */
+#define NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
+
 static ssize_t try_recvmsg(int fd, struct msghdr *m, int flags)
 {
 	ssize_t n = urnet__libc()->recvmsg(fd, m, flags | MSG_DONTWAIT);
@@ -258,14 +261,14 @@ static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags)
 
 ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	if ((flags & MSG_DONTWAIT) || !msg)
+	if ((flags & NEVER_WAITS) || !msg)
 		return urnet__libc()->recvmsg(fd, msg, flags);
 	return OR_LIBC(do_recvmsg(fd, msg, flags), urnet__libc()->recvmsg(fd, msg, flags));
 }
 
 ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if ((flags & MSG_DONTWAIT) || !msg)
+	if ((flags & NEVER_WAITS) || !msg)
 		return urnet__libc()->sendmsg(fd, msg, flags);
 	return OR_LIBC(do_sendmsg(fd, msg, flags), urnet__libc()->sendmsg(fd, msg, flags));
 }
@@ -277,7 +280,7 @@ ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (flags & MSG_DONTWAIT)
+	if (flags & NEVER_WAITS)
 		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
 	if (addr && addrlen) {
 		m.msg_name = addr;
@@ -296,7 +299,7 @@ ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
 	struct iovec v = { buf, len };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (flags & MSG_DONTWAIT)
+	if (flags & NEVER_WAITS)
 		return urnet__libc()->recv(fd, buf, len, flags);
 	return OR_LIBC(do_recvmsg(fd, &m, flags), urnet__libc()->recv(fd, buf, len, flags));
 }
@@ -308,7 +311,7 @@ ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
 			    .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (flags & MSG_DONTWAIT)
+	if (flags & NEVER_WAITS)
 		return urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen);
 	return OR_LIBC(do_sendmsg(fd, &m, flags),
 		       urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen));
@@ -319,7 +322,7 @@ ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 	struct iovec v = { (void *)buf, len };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (flags & MSG_DONTWAIT)
+	if (flags & NEVER_WAITS)
 		return urnet__libc()->send(fd, buf, len, flags);
 	return OR_LIBC(do_sendmsg(fd, &m, flags), urnet__libc()->send(fd, buf, len, flags));
 }

@@ -6,6 +6,9 @@
  *   plain-misc restart   with SA_RESTART the recv goes on and gets the data
  *   plain-misc fork      blocked calls in parent, forked child, and a child
  *                        that execs "plain-misc exec-check"
+ *   plain-misc close     close() of an fd another thread is blocked on:
+ *                        that recv fails with EBADF, the peer sees EOF
+ *   plain-misc close-range  the same with close_range()
  *   plain-misc exec-check  only the fds open when "fork" started survived
  *                        the exec; a blocked recv works
  * Exit 0 on success; every failure says what went wrong on stderr.
@@ -18,6 +21,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,10 +227,67 @@ static int fork_case(const char *self)
 	return 0;
 }
 
+struct blocked_recv {
+	int fd;
+	ssize_t ret;
+	int err;
+};
+
+static void *blocked_recv_main(void *arg)
+{
+	struct blocked_recv *b = arg;
+	char buf[8];
+
+	b->ret = recv(b->fd, buf, sizeof(buf), 0);
+	b->err = errno;
+	return NULL;
+}
+
+static int close_case(bool range)
+{
+	struct blocked_recv b;
+	pthread_t th;
+	char buf[8];
+	int c, s;
+
+	tcp_pair(&c, &s);
+	b.fd = c;
+	CHECK(pthread_create(&th, NULL, blocked_recv_main, &b) == 0, "pthread_create");
+	/* The helper's tid is not at hand: wait for the whole process to idle. */
+	for (int i = 0; i < 10000; i++) {
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *de;
+		int sleeping = 0, all = 0;
+
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.' || atoi(de->d_name) == (int)syscall(SYS_gettid))
+				continue;
+			all++;
+			sleeping += thread_state((pid_t)atoi(de->d_name)) == 'S';
+		}
+		if (d)
+			closedir(d);
+		if (all && sleeping == all)
+			break;
+		usleep(1000);
+	}
+	if (range)
+		CHECK(close_range((unsigned)c, (unsigned)c, 0) == 0, "close_range");
+	else
+		CHECK(close(c) == 0, "close");
+	pthread_join(th, NULL);
+	errno = b.err;
+	CHECK(b.ret == -1 && b.err == EBADF, "the blocked recv did not fail with EBADF");
+	/* The file is really gone: the peer reads EOF. */
+	CHECK(recv(s, buf, sizeof(buf), 0) == 0, "peer EOF after close");
+	close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: plain-misc eintr|restart|fork|exec-check\n");
+		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|fork|exec-check\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -234,6 +295,10 @@ int main(int argc, char **argv)
 		return signal_case(0);
 	if (!strcmp(mode, "restart"))
 		return signal_case(SA_RESTART);
+	if (!strcmp(mode, "close"))
+		return close_case(false);
+	if (!strcmp(mode, "close-range"))
+		return close_case(true);
 	if (!strcmp(mode, "fork"))
 		return fork_case(argv[0]);
 	if (!strcmp(mode, "exec-check")) {

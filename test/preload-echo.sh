@@ -1,6 +1,7 @@
 # End to end: plain libc programs, built without urnet, under urnet-run.
 # A thread-per-connection echo server and 128 concurrent client connections
-# with checksums; SIGALRM interrupting a blocked recv; fork and exec.  Runs
+# with checksums; SIGALRM interrupting a blocked recv; close and
+# close_range waking a blocked recv; fork and exec.  Runs
 # on both engine backends; each program's urnet-stats line must show that
 # the engine served its calls.
 . "${srcdir:-.}/test/preload-lib.sh"
@@ -22,7 +23,7 @@ for backend in io_uring syscall; do
 	engine_worked "$tmp/client.err" "echo client"
 	grep -q "backend=$backend" "$tmp/server.err" || fail "server did not run on $backend"
 
-	for m in eintr restart fork; do
+	for m in eintr restart close close-range fork; do
 		timeout 60 "$RUN" "$B/test/plain-misc" "$m" 2>"$tmp/misc.err" ||
 			fail "plain-misc $m: $(cat "$tmp/misc.err")"
 		engine_worked "$tmp/misc.err" "plain-misc $m"
