@@ -48,18 +48,11 @@ start_server() {
 		"$bin/$_srv" 0 "$@" >"$tmp/port" 2>>"$tmp/server.err" & ;;
 	esac
 	spid=$!
-	# A server that never announces its port must not hang the run.
-	(
-		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-		sleep 20 &
-		nap=$!
-		wait "$nap" && kill "$spid" 2>/dev/null
-	) >/dev/null 2>&1 &
-	watchdog=$!
 	exec 3<"$tmp/port"
-	line=
-	read -r line <&3
-	kill "$watchdog" 2>/dev/null
+	# A server that never announces its port must not hang the run.  (No
+	# watchdog subshell to kill afterwards: bash may run this script's EXIT
+	# trap in a subshell that is signalled before it reset its traps.)
+	line=$(timeout 20 head -n 1 <&3)
 	# Keep draining whatever else the server prints, so it never gets EPIPE.
 	cat <&3 >>"$tmp/server.out" &
 	exec 3<&-
