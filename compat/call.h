@@ -30,6 +30,7 @@ struct urnet__call {
 	bool nonblock;
 	bool flags_known;
 	int64_t deadline[2];
+	void *stack_hi;		/* frame of urnet__call_run (sanitizer builds) */
 };
 
 /*

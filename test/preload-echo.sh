@@ -12,11 +12,11 @@ for backend in io_uring syscall; do
 	echo "== backend $backend"
 
 	mkfifo "$tmp/port"
-	timeout 120 "$RUN" "$B/test/plain-echo-server" 128 >"$tmp/port" 2>"$tmp/server.err" &
+	timeout 120 $SANENV "$RUN" "$B/test/plain-echo-server" 128 >"$tmp/port" 2>"$tmp/server.err" &
 	spid=$!
 	read -r port <"$tmp/port" || fail "echo server did not start: $(cat "$tmp/server.err")"
 	rm -f "$tmp/port"
-	timeout 120 "$RUN" "$B/test/plain-echo-client" "$port" 128 200 2>"$tmp/client.err" ||
+	timeout 120 $SANENV "$RUN" "$B/test/plain-echo-client" "$port" 128 200 2>"$tmp/client.err" ||
 		fail "echo client: $(cat "$tmp/client.err")"
 	wait "$spid" || fail "echo server exited $?: $(cat "$tmp/server.err")"
 	engine_worked "$tmp/server.err" "echo server"
@@ -24,7 +24,7 @@ for backend in io_uring syscall; do
 	grep -q "backend=$backend" "$tmp/server.err" || fail "server did not run on $backend"
 
 	for m in eintr restart close close-range fork; do
-		timeout 60 "$RUN" "$B/test/plain-misc" "$m" 2>"$tmp/misc.err" ||
+		timeout 60 $SANENV "$RUN" "$B/test/plain-misc" "$m" 2>"$tmp/misc.err" ||
 			fail "plain-misc $m: $(cat "$tmp/misc.err")"
 		engine_worked "$tmp/misc.err" "plain-misc $m"
 	done

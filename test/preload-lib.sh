@@ -15,6 +15,17 @@ URNET_PRELOAD=$MODULE
 URNET_STATS=1
 export URNET_PRELOAD URNET_STATS
 
+# A sanitizer build's module needs the sanitizer runtime loaded before it
+# (the test programs themselves are not instrumented, and their own leaks
+# are not ours to report).
+runtime=$(ldd "$MODULE" 2>/dev/null | awk '/lib(asan|tsan)\.so/ { print $3; exit }')
+
+# Prefix for commands run under urnet-run ("$SANENV" "$RUN" prog args...).
+SANENV=
+if [ -n "$runtime" ]; then
+	SANENV="env LD_PRELOAD=$runtime ASAN_OPTIONS=detect_leaks=0"
+fi
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/urnet-preload.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
