@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,12 @@ static void engine_sleep(urnet_engine *e)
 {
 	int ret;
 
+	if (atomic_load_explicit(&e->stopping, memory_order_acquire) &&
+	    !e->live_ops && !e->live_polls) {
+		/* Only a pusher's last instructions stand between us and exit. */
+		sched_yield();
+		return;
+	}
 	atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
 	if (!urnet__queue_empty(&e->queue)) {
 		atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
@@ -532,9 +539,12 @@ static void syscall_loop(urnet_engine *e)
 		}
 		if (atomic_load_explicit(&e->stopping, memory_order_acquire) && engine_try_exit(e))
 			break;
+		if (atomic_load_explicit(&e->stopping, memory_order_acquire)) {
+			sched_yield();
+			continue;
+		}
 		atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
-		if (!urnet__queue_empty(&e->queue) ||
-		    atomic_load_explicit(&e->stopping, memory_order_seq_cst)) {
+		if (!urnet__queue_empty(&e->queue)) {
 			atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
 			continue;
 		}
@@ -619,7 +629,6 @@ static void *engine_main(void *arg)
 		arm_wake_read(e);
 		engine_loop(e);
 		io_uring_queue_exit(&e->ring);
-		close(e->wake_fd);
 	}
 	return NULL;
 }
@@ -675,11 +684,17 @@ int urnet__engine_stop(urnet_engine *e)
 {
 	if (pthread_equal(pthread_self(), e->thread))
 		return -EINVAL;
+	/* As a pusher, so that the engine cannot exit under the wake. */
+	atomic_fetch_add_explicit(&e->pushers, 1, memory_order_seq_cst);
 	atomic_store_explicit(&e->stopping, 1, memory_order_seq_cst);
 	/* Force a wake even if the engine is between checks. */
 	atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
 	engine_wake(e);
+	atomic_fetch_sub_explicit(&e->pushers, 1, memory_order_seq_cst);
 	pthread_join(e->thread, NULL);
+	if (e->wake_fd >= 0)
+		close(e->wake_fd);
+	e->wake_fd = -1;
 	urnet__registry_remove(e);
 	return 0;
 }
@@ -790,12 +805,13 @@ int urnet__engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
 		if (s == URNET__OP_DONE)
 			break;
 		if (s == URNET__OP_PENDING) {
+			/* Counted before the CAS: once DONE, e may already be gone. */
+			stat_add(&e->stats.parked, 1);
 			if (!atomic_compare_exchange_strong_explicit(&op.state, &s, URNET__OP_SLEEPING,
 								     memory_order_acq_rel,
 								     memory_order_acquire))
 				continue;
 			s = URNET__OP_SLEEPING;
-			stat_add(&e->stats.parked, 1);
 		}
 		ret = urnet__futex_wait(&op.state, s, s == URNET__OP_SLEEPING ? deadline_ns : 0);
 		if (s != URNET__OP_SLEEPING)
