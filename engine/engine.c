@@ -131,6 +131,46 @@ static void arm_wake_read(urnet_engine *e)
 	e->wake_armed = true;
 }
 
+/*
+ * IORING_OP_FUTEX_WAKE (Linux 6.7) is newer than the liburing this builds
+ * against; its SQE is filled by hand: fd holds the futex2 flags.
+ */
+#define URNET__OP_FUTEX_WAKE	52
+#define URNET__FUTEX2_SIZE_U32	0x02
+#define URNET__FUTEX2_PRIVATE	128
+
+/*
+ * Wake every waiter on a futex word from the engine thread.  Through the
+ * ring the wakes of a whole batch of completions cost one io_uring_enter,
+ * and the engine is preempted by the woken threads once per batch instead
+ * of once per wake.  A word freed before the SQE runs is harmless: futex
+ * waiters all tolerate spurious wakes, and an unmapped address only fails.
+ */
+static void engine_futex_wake_all(urnet_engine *e, _Atomic uint32_t *word)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!e->ring_futex) {
+		urnet__futex_wake_all(word);
+		return;
+	}
+	sqe = engine_sqe(e);
+	sqe->opcode = URNET__OP_FUTEX_WAKE;
+	sqe->fd = URNET__FUTEX2_SIZE_U32 | URNET__FUTEX2_PRIVATE;
+	sqe->addr = (uint64_t)(uintptr_t)word;
+	sqe->addr2 = INT_MAX;
+	sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
+	sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data64(sqe, URNET__TAG_IGNORE);
+}
+
+static void engine_ready_signal(urnet_engine *e, struct urnet__ready *r, int dir)
+{
+	atomic_fetch_add_explicit(&r->seq[dir], 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->waiters[dir], memory_order_seq_cst))
+		engine_futex_wake_all(e, &r->seq[dir]);
+}
+
 static void cancel_user_data(urnet_engine *e, uint64_t user_data)
 {
 	struct io_uring_sqe *sqe = engine_sqe(e);
@@ -269,7 +309,7 @@ static void ready_arm(urnet_engine *e, struct urnet__ready *r, int dir)
 	if (atomic_load_explicit(&e->stopping, memory_order_relaxed) ||
 	    atomic_load_explicit(&r->closing, memory_order_acquire)) {
 		atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
-		urnet__ready_signal(r, dir);
+		engine_ready_signal(e, r, dir);
 		return;
 	}
 	sqe = engine_sqe(e);
@@ -303,7 +343,7 @@ static void ready_cqe(urnet_engine *e, struct urnet__ready *r, int dir, int res,
 		atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
 	}
 	stat_add(&e->stats.readiness, 1);
-	urnet__ready_signal(r, dir);
+	engine_ready_signal(e, r, dir);
 	if (!r->in_ring && r->retire_pending)
 		ready_retired(r);	/* r may be freed from here on */
 }
@@ -569,6 +609,7 @@ static int ring_setup(urnet_engine *e)
 		0,
 	};
 	unsigned entries = e->cfg.ring_entries ? e->cfg.ring_entries : URNET__DEFAULT_ENTRIES;
+	struct io_uring_probe *probe;
 	struct io_uring_params p;
 	int ret = -EINVAL;
 	size_t i;
@@ -592,6 +633,14 @@ static int ring_setup(urnet_engine *e)
 	if (ret < 0)
 		return ret;
 	e->ring_flags = p.flags;
+	probe = io_uring_get_probe_ring(&e->ring);
+	if (probe) {
+		e->ring_futex = probe->last_op >= URNET__OP_FUTEX_WAKE &&
+				(probe->ops[URNET__OP_FUTEX_WAKE].flags & IO_URING_OP_SUPPORTED) &&
+				(p.features & IORING_FEAT_CQE_SKIP) &&
+				!urnet__env_ulong("URNET_NO_RING_FUTEX", 0, 1, 0);
+		io_uring_free_probe(probe);
+	}
 	return 0;
 }
 

@@ -79,6 +79,7 @@ struct urnet_engine {
 	bool wake_armed;
 	bool wake_retired;
 	bool no_multishot_poll;
+	bool ring_futex;	/* IORING_OP_FUTEX_WAKE: wakes go through the ring */
 	unsigned ring_flags;
 	unsigned pending_sqes;
 	unsigned live_polls;
