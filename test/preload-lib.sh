@@ -20,10 +20,14 @@ export URNET_PRELOAD URNET_STATS
 # are not ours to report).
 runtime=$(ldd "$MODULE" 2>/dev/null | awk '/lib(asan|tsan)\.so/ { print $3; exit }')
 
-# Prefix for commands run under urnet-run ("$SANENV" "$RUN" prog args...).
-SANENV=
+# How to run a program under the interposer: $URUN PROGRAM ARGS... is
+# urnet-run; a sanitizer build's module needs its runtime preloaded first,
+# which only the final program can take (the shell running urnet-run is not
+# instrumented), so those builds set LD_PRELOAD directly.
+URUN=$RUN
 if [ -n "$runtime" ]; then
-	SANENV="env LD_PRELOAD=$runtime ASAN_OPTIONS=detect_leaks=0"
+	URUN="env LD_PRELOAD=$runtime:$MODULE ASAN_OPTIONS=detect_leaks=0"
+	URUN="$URUN TSAN_OPTIONS=die_after_fork=0:suppressions=${srcdir:-.}/test/preload-tsan.supp"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/urnet-preload.XXXXXX") || exit 1
