@@ -50,10 +50,10 @@ EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 	return urnet_recv(fd, buf, n, flags);
 }
 
-EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t n, int flags,
-			__SOCKADDR_ARG addr, socklen_t *restrict len)
+EXPORT ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags,
+			__SOCKADDR_ARG addr, socklen_t *restrict addrlen)
 {
-	return urnet_recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
+	return urnet_recvfrom(fd, buf, len, flags, addr.__sockaddr__, addrlen);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -66,10 +66,10 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 	return urnet_send(fd, buf, n, flags);
 }
 
-EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
-		      __CONST_SOCKADDR_ARG addr, socklen_t len)
+EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+		      __CONST_SOCKADDR_ARG addr, socklen_t addrlen)
 {
-	return urnet_sendto(fd, buf, n, flags, addr.__sockaddr__, len);
+	return urnet_sendto(fd, buf, len, flags, addr.__sockaddr__, addrlen);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)

@@ -67,14 +67,24 @@ static void iov_advance(struct iovec **iov, size_t *cnt, size_t n)
 	}
 }
 
-/* One try-wait loop: the syscall until it does not say EAGAIN. */
+/*
+ * One try-wait loop: the syscall until it does not say EAGAIN.  Once the fd
+ * has a readiness object the snapshot is taken before the first try, so
+ * that an EAGAIN can go straight to sleep.
+ */
 static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int flags)
 {
+	bool have_snap = false;
 	uint32_t snap = 0;
-	bool armed = false;
 	ssize_t n;
 	int err;
 
+	if (!c->ready)
+		c->ready = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
+	if (c->ready) {
+		snap = urnet__ready_snapshot(c->ready, dir);
+		have_snap = true;
+	}
 	for (;;) {
 		if (dir == URNET__READ)
 			n = try_recvmsg(c->fd, m, flags);
@@ -86,13 +96,13 @@ static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int fla
 		}
 		if (n != -EAGAIN)
 			return n;
-		if (!armed) {
-			/* Take the snapshot, then try once more before sleeping. */
-			err = urnet__call_prepare(c, dir);
-			if (err)
-				return err;
+		err = urnet__call_prepare(c, dir);
+		if (err)
+			return err;
+		if (!have_snap) {
+			/* The object is new: snapshot, then try once more. */
 			snap = urnet__ready_snapshot(c->ready, dir);
-			armed = true;
+			have_snap = true;
 			continue;
 		}
 		err = urnet__call_wait(c, dir, snap);
