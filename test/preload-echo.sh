@@ -1,7 +1,7 @@
 # End to end: plain libc programs, built without urnet, under urnet-run.
 # A thread-per-connection echo server and 128 concurrent client connections
 # with checksums; SIGALRM interrupting a blocked recv; close and
-# close_range waking a blocked recv; fork and exec.  Runs
+# close_range waking a blocked recv; fork and exec; a static program.  Runs
 # on both engine backends; each program's urnet-stats line must show that
 # the engine served its calls.
 . "${srcdir:-.}/test/preload-lib.sh"
@@ -44,4 +44,9 @@ for backend in io_uring syscall; do
 		fi
 	done
 done
+
+# A statically linked program never loads the module and runs as without it.
+timeout 60 $URUN "$B/test/plain-misc-static" eintr 2>"$tmp/static.err" ||
+	fail "static plain-misc: $(cat "$tmp/static.err")"
+! grep '^urnet-stats:' "$tmp/static.err" || fail "the static program ran an engine"
 echo "preload-echo: ok"
