@@ -10,10 +10,10 @@ fi
 iperf -v 2>&1 | grep -q 'iperf version 2\.' ||
 	{ echo "preload-iperf: SKIP: iperf is not iperf 2.x"; exit 77; }
 
-$SANENV "$RUN" iperf -s -B 127.0.0.1 -p 0 >"$tmp/server.out" 2>"$tmp/server.err" &
+$URUN iperf -s -B 127.0.0.1 -p 0 >"$tmp/server.out" 2>"$tmp/server.err" &
 spid=$!
 port=$(listen_port "$spid") || fail "iperf server did not listen: $(cat "$tmp/server.err")"
-timeout 60 $SANENV "$RUN" iperf -c 127.0.0.1 -p "$port" -t 2 >"$tmp/client.out" 2>"$tmp/client.err" ||
+timeout 60 $URUN iperf -c 127.0.0.1 -p "$port" -t 2 >"$tmp/client.out" 2>"$tmp/client.err" ||
 	fail "iperf client: $(cat "$tmp/client.out" "$tmp/client.err")"
 # iperf exits cleanly on SIGINT, which runs the exit-time stats line.
 kill -INT "$spid"
