@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -644,12 +645,48 @@ static int ring_setup(urnet_engine *e)
 	return 0;
 }
 
+/* struct sched_attr from the kernel's uapi; glibc has no wrapper. */
+struct urnet__sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+/*
+ * The engine hands work to every parked thread, so it must not queue behind
+ * them: among a thousand runnable connection threads a fair scheduler gives
+ * it a thousandth of a core.  EEVDF (Linux 6.12+) takes sched_runtime as the
+ * requested slice of a normal task; a short slice means an early virtual
+ * deadline, so the engine runs soon after it wakes, without any privilege
+ * and without taking more than its fair share.  Older kernels refuse the
+ * value or ignore it; nothing else depends on it.
+ */
+static void engine_request_short_slice(void)
+{
+	struct urnet__sched_attr attr;
+	unsigned long us = urnet__env_ulong("URNET_ENGINE_SLICE_US", 0, 100000, 100);
+
+	if (!us)
+		return;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.sched_policy = SCHED_OTHER;
+	attr.sched_runtime = (uint64_t)us * 1000;
+	syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
 static void *engine_main(void *arg)
 {
 	urnet_engine *e = arg;
 	int ret = 0;
 
 	pthread_setname_np(pthread_self(), "urnet-engine");
+	engine_request_short_slice();
 	if (!e->syscall_backend) {
 		/* Created here so that this thread is the ring's single issuer. */
 		ret = ring_setup(e);
