@@ -81,6 +81,7 @@ struct urnet_listener {
 	struct urnet__ready ready;
 	_Atomic uint32_t refs;
 	_Atomic uint32_t closed;
+	_Atomic uint32_t shut;		/* shut down or closed: accepts fail */
 	_Atomic int64_t deadline;
 	int fd;
 	urnet_engine *conn_engine;	/* NULL: spread accepted conns over the shards */

@@ -107,6 +107,7 @@ static urnet_listener *listener_new(urnet_engine *e, urnet_engine *conn_engine, 
 	}
 	atomic_init(&l->refs, 1);
 	atomic_init(&l->closed, 0);
+	atomic_init(&l->shut, 0);
 	atomic_init(&l->deadline, 0);
 	l->fd = fd;
 	l->conn_engine = conn_engine;
@@ -197,7 +198,7 @@ static urnet_conn *accept_loop(urnet_listener *l)
 		int64_t deadline = atomic_load(&l->deadline);
 		int fd, ret;
 
-		if (atomic_load_explicit(&l->closed, memory_order_relaxed)) {
+		if (atomic_load_explicit(&l->shut, memory_order_relaxed)) {
 			errno = ECANCELED;
 			return NULL;
 		}
@@ -266,6 +267,28 @@ int urnet_listener_set_deadline(urnet_listener *l, int64_t deadline_ns)
 	return 0;
 }
 
+/* From now on every accept fails with ECANCELED. */
+static void listener_stop(urnet_listener *l)
+{
+	if (!atomic_exchange(&l->shut, 1))
+		urnet__ready_close(&l->ready);
+}
+
+int urnet_listener_shutdown(urnet_listener *l)
+{
+	int ret;
+
+	if (!listener_enter(l))
+		return -1;
+	listener_stop(l);
+	/* A TCP listener resets its queue and refuses from now on. */
+	ret = shutdown(l->fd, SHUT_RDWR);
+	if (ret && errno == ENOTCONN)
+		ret = 0;
+	listener_release(l);
+	return ret;
+}
+
 int urnet_listener_close(urnet_listener *l)
 {
 	if (!l) {
@@ -276,7 +299,7 @@ int urnet_listener_close(urnet_listener *l)
 		errno = EBADF;
 		return -1;
 	}
-	urnet__ready_close(&l->ready);
+	listener_stop(l);
 	/* The name goes now, so that a new listener can take the path at once. */
 	if (l->unlink_path)
 		unlink(l->unlink_path);

@@ -38,7 +38,11 @@
  * fail with ECANCELED); its memory and fd stay alive until the last of them
  * has returned, so the fd number cannot be reused under them.  Calling
  * anything on an object after its close has *returned* is a use after free,
- * as with free().
+ * as with free().  So a thread that loops on an object is stopped without
+ * closing it under the loop: urnet_listener_shutdown() ends an accept loop,
+ * urnet_conn_close_read() (reads return 0) and urnet_conn_close_write()
+ * (writes fail EPIPE) end a conn loop; the thread or its joiner then
+ * closes the object.
  */
 #ifndef URNET_H
 #define URNET_H
@@ -118,10 +122,19 @@ URNET_API const char *urnet_listener_addr(urnet_listener *l);
 URNET_API int urnet_listener_fd(urnet_listener *l);
 
 /*
+ * Stop accepting but keep the object: blocked and later accepts fail with
+ * ECANCELED, a TCP listener resets the connections still queued and refuses
+ * new ones.  This is how to end a thread that loops on accept: shut down,
+ * join that thread, then close (closing first would free the listener under
+ * the loop's next call).  Returns 0, or -1 + errno.
+ */
+URNET_API int urnet_listener_shutdown(urnet_listener *l);
+
+/*
  * Blocked accepts fail with ECANCELED, a unix socket file is removed at
  * once, and the fd is closed (connections still queued are reset) as soon
- * as the last blocked accept has left.  Returns 0, or -1 + EBADF when the
- * listener was already closed by a concurrent call.
+ * as the last blocked accept has left; then the listener is freed.
+ * Returns 0, or -1 + EBADF when a concurrent close got there first.
  */
 URNET_API int urnet_listener_close(urnet_listener *l);
 

@@ -193,6 +193,55 @@ START_TEST(listener_close_with_queued_connections)
 }
 END_TEST
 
+/* An accept loop in another thread, ended by shutdown, then the listener closed. */
+static void *accept_loop_main(void *arg)
+{
+	urnet_listener *l = arg;
+	urnet_conn *c;
+	intptr_t n = 0;
+
+	while ((c = urnet_listener_accept(l))) {
+		urnet_conn_close(c);
+		n++;
+	}
+	ck_assert_int_eq(errno, ECANCELED);
+	return (void *)n;
+}
+
+START_TEST(listener_shutdown_ends_accept_loop)
+{
+	urnet_listener *l = urnet_listen("tcp4", "127.0.0.1:0");
+	char addr[64], buf[4];
+	pthread_t th;
+	void *accepted;
+
+	ck_assert_ptr_nonnull(l);
+	snprintf(addr, sizeof(addr), "%s", urnet_listener_addr(l));
+	ck_assert_int_eq(pthread_create(&th, NULL, accept_loop_main, l), 0);
+	for (int i = 0; i < 5; i++) {
+		urnet_conn *c = urnet_dial("tcp4", addr, 10 * SEC);
+
+		ck_assert_ptr_nonnull(c);
+		/* The server side closes at once: wait for that, so it was accepted. */
+		ck_assert_int_eq(urnet_conn_read(c, buf, sizeof(buf)), 0);
+		ck_assert_int_eq(urnet_conn_close(c), 0);
+	}
+	ck_assert_int_eq(urnet_listener_shutdown(l), 0);
+	ck_assert_int_eq(pthread_join(th, &accepted), 0);
+	ck_assert_int_eq((intptr_t)accepted, 5);
+	/* Still a valid object: accepts fail, connections are refused. */
+	errno = 0;
+	ck_assert_ptr_null(urnet_listener_accept(l));
+	ck_assert_int_eq(errno, ECANCELED);
+	ck_assert_str_eq(urnet_listener_addr(l), addr);
+	errno = 0;
+	ck_assert_ptr_null(urnet_dial("tcp4", addr, 10 * SEC));
+	ck_assert_int_eq(errno, ECONNREFUSED);
+	ck_assert_int_eq(urnet_listener_shutdown(l), 0);
+	ck_assert_int_eq(urnet_listener_close(l), 0);
+}
+END_TEST
+
 /* Without blocked calls the fd is closed before close returns. */
 START_TEST(close_releases_fd_at_once)
 {
@@ -251,6 +300,7 @@ static Suite *api_close_suite(void)
 	tcase_add_test(tc, close_wakes_blocked_accepts);
 	tcase_add_test(tc, close_wakes_blocked_accept_unix);
 	tcase_add_test(tc, listener_close_with_queued_connections);
+	tcase_add_test(tc, listener_shutdown_ends_accept_loop);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("repeat");

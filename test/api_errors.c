@@ -319,6 +319,7 @@ START_TEST(null_objects)
 	NULL_FAILS(urnet_listener_addr(NULL), NULL);
 	NULL_FAILS(urnet_listener_fd(NULL), -1);
 	NULL_FAILS(urnet_listener_set_deadline(NULL, 0), -1);
+	NULL_FAILS(urnet_listener_shutdown(NULL), -1);
 	NULL_FAILS(urnet_listener_close(NULL), -1);
 	NULL_FAILS(urnet_conn_read(NULL, buf, sizeof(buf)), -1);
 	NULL_FAILS(urnet_conn_read(NULL, buf, 0), -1);
