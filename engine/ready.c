@@ -45,6 +45,16 @@ void urnet__ready_signal(struct urnet__ready *r, int dir)
 		urnet__futex_wake_all(&r->seq[dir]);
 }
 
+/* 0: readiness changed, -ECANCELED: closing, 1: keep waiting. */
+static int wait_over(struct urnet__ready *r, int dir, uint32_t snap)
+{
+	if (atomic_load_explicit(&r->closing, memory_order_acquire))
+		return -ECANCELED;
+	if (atomic_load_explicit(&r->seq[dir], memory_order_seq_cst) != snap)
+		return 0;
+	return 1;
+}
+
 static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 		      int64_t deadline_ns, unsigned flags)
 {
@@ -66,14 +76,9 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 	urnet__engine_count_parked(e);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
 	for (;;) {
-		if (atomic_load_explicit(&r->closing, memory_order_acquire)) {
-			ret = -ECANCELED;
+		ret = wait_over(r, dir, snap);
+		if (ret <= 0)
 			break;
-		}
-		if (atomic_load_explicit(&r->seq[dir], memory_order_seq_cst) != snap) {
-			ret = 0;
-			break;
-		}
 		ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
 		if (ret == -ETIMEDOUT)
 			break;
@@ -99,14 +104,9 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 		struct timespec ts, *tsp = NULL;
 		uint64_t token;
 
-		if (atomic_load_explicit(&r->closing, memory_order_acquire)) {
-			ret = -ECANCELED;
+		ret = wait_over(r, dir, snap);
+		if (ret <= 0)
 			break;
-		}
-		if (atomic_load_explicit(&r->seq[dir], memory_order_seq_cst) != snap) {
-			ret = 0;
-			break;
-		}
 		if (deadline_ns > 0) {
 			int64_t left = deadline_ns - urnet_now_ns();
 
