@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -242,6 +243,70 @@ START_TEST(listener_shutdown_ends_accept_loop)
 }
 END_TEST
 
+static _Atomic int handled;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&handled, 1);
+}
+
+/* Interrupt b with handled signals (no SA_RESTART): it must go on waiting. */
+static void signal_blocked(struct api_blocker *b)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		int before = atomic_load(&handled);
+
+		ck_assert_int_eq(pthread_kill(b->th, SIGUSR1), 0);
+		for (int k = 0; k < 10000 && atomic_load(&handled) == before; k++)
+			usleep(1000);
+		ck_assert_int_gt(atomic_load(&handled), before);
+		ck_assert(api_wait_sleeping(atomic_load(&b->tid)));
+	}
+}
+
+START_TEST(signals_do_not_interrupt)
+{
+	struct api_blocker r = { .op = API_READ }, a = { .op = API_ACCEPT };
+	urnet_conn *c, *s;
+	int64_t d;
+
+	api_tcp_pair(&c, &s);
+	r.c = c;
+	api_blocker_start(&r);
+	signal_blocked(&r);
+	ck_assert(!atomic_load(&r.done));
+	ck_assert_int_eq(urnet_conn_write(s, "sig", 3), 3);
+	api_blocker_join(&r);
+	ck_assert_int_eq(r.ret, 3);
+
+	/* A wait with a deadline: still ETIMEDOUT at the deadline, never EINTR. */
+	d = urnet_now_ns() + 2 * SEC;
+	ck_assert_int_eq(urnet_conn_set_read_deadline(c, d), 0);
+	api_blocker_launch(&r, true);
+	if (!atomic_load(&r.done))
+		signal_blocked(&r);
+	api_blocker_join(&r);
+	ck_assert_int_eq(r.ret, -1);
+	ck_assert_int_eq(r.err, ETIMEDOUT);
+	ck_assert_int_ge(urnet_now_ns(), d);
+
+	a.l = urnet_listen("tcp4", "127.0.0.1:0");
+	ck_assert_ptr_nonnull(a.l);
+	api_blocker_start(&a);
+	signal_blocked(&a);
+	ck_assert_int_eq(urnet_listener_close(a.l), 0);
+	api_blocker_join(&a);
+	ck_assert_int_eq(a.err, ECANCELED);
+	ck_assert_int_eq(urnet_conn_close(c), 0);
+	ck_assert_int_eq(urnet_conn_close(s), 0);
+}
+END_TEST
+
 /* Without blocked calls the fd is closed before close returns. */
 START_TEST(close_releases_fd_at_once)
 {
@@ -292,6 +357,7 @@ static Suite *api_close_suite(void)
 	tcase_add_test(tc, close_wakes_queued_readers);
 	tcase_add_test(tc, reader_and_writer_independent);
 	tcase_add_test(tc, close_releases_fd_at_once);
+	tcase_add_test(tc, signals_do_not_interrupt);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("listener");
