@@ -86,7 +86,8 @@ ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg)
 
 	atomic_fetch_add(&c->ent->kblocked, 1);
 	pthread_cleanup_push(kernel_done, c);
-	n = fn(c, arg);
+	/* A close that did not see us counted must not find us in the kernel. */
+	n = urnet__fd_closing(c->ent) ? -EBADF : fn(c, arg);
 	pthread_cleanup_pop(1);
 	if (n < 0 && urnet__fd_closing(c->ent))
 		return -EBADF;
@@ -113,8 +114,9 @@ static int64_t sock_deadline(int fd, int dir)
 	socklen_t len = sizeof(tv);
 	int opt = dir == URNET__READ ? SO_RCVTIMEO : SO_SNDTIMEO;
 
+	/* Zero is no timeout; so is one too long for the clock (the kernel's view). */
 	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0 ||
-	    (tv.tv_sec == 0 && tv.tv_usec == 0))
+	    (tv.tv_sec == 0 && tv.tv_usec == 0) || tv.tv_sec < 0 || tv.tv_sec > (1L << 30))
 		return 0;
 	return urnet_now_ns() + (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 }

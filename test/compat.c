@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -386,6 +387,43 @@ END_TEST
 START_TEST(test_dup2_wakes_recv)
 {
 	close_wakes(CU_RECV, true);
+}
+END_TEST
+
+static void *racer_main(void *arg)
+{
+	struct cu_blocker *b = arg;
+
+	b->ret = b->op == CU_ACCEPT ? urnet_accept(b->fd, NULL, NULL)
+				    : urnet_recv(b->fd, b->data, sizeof(b->data), 0);
+	b->err = errno;
+	return NULL;
+}
+
+/* close racing a call at every stage of it: never a hang, always EBADF. */
+START_TEST(test_close_race)
+{
+	for (int i = 0; i < 300; i++) {
+		struct cu_blocker b = { .op = i % 3 == 0 ? CU_ACCEPT : CU_RECV };
+		struct caddr a;
+		int c = -1, s = -1;
+
+		if (b.op == CU_ACCEPT) {
+			b.fd = cu_listen(AF_INET, &a);
+		} else {
+			cu_pair(i % 2 ? AF_UNIX : AF_INET, &c, &s);
+			b.fd = c;
+		}
+		ck_assert_int_eq(pthread_create(&b.th, NULL, racer_main, &b), 0);
+		for (int spin = 0; spin < i % 50; spin++)
+			sched_yield();
+		ck_assert_int_eq(urnet_close(b.fd), 0);
+		pthread_join(b.th, NULL);
+		ck_assert_int_eq(b.ret, -1);
+		ck_assert_int_eq(b.err, EBADF);
+		if (s >= 0)
+			urnet_close(s);
+	}
 }
 END_TEST
 
@@ -892,6 +930,7 @@ static Suite *compat_suite(void)
 	tcase_add_test(t, test_close_wakes_send);
 	tcase_add_test(t, test_close_wakes_accept);
 	tcase_add_test(t, test_dup2_wakes_recv);
+	tcase_add_test(t, test_close_race);
 	tcase_add_test(t, test_shutdown_wakes_recv);
 	tcase_add_test(t, test_rcvtimeo);
 	tcase_add_test(t, test_sndtimeo);
