@@ -20,6 +20,10 @@ for backend in io_uring syscall; do
 		fail "echo client: $(cat "$tmp/client.err")"
 	wait "$spid" || fail "echo server exited $?: $(cat "$tmp/server.err")"
 	engine_worked "$tmp/server.err" "echo server"
+	# The server reads with the fortified __read_chk: its closed-loop reads,
+	# not just its 128 accepts, must have waited on the engine.
+	p=$(stat "$tmp/server.err" parked)
+	[ "$p" -gt 1000 ] || fail "echo server: only $p waits, its reads did not reach urnet"
 	engine_worked "$tmp/client.err" "echo client"
 	grep -q "backend=$backend" "$tmp/server.err" || fail "server did not run on $backend"
 
