@@ -113,6 +113,43 @@ void urnet__fd_leave(struct urnet__fdent *e)
 		retire(atomic_exchange(&e->zombie, NULL));
 }
 
+/*
+ * The number now names another file than the one e was learnt on (it was
+ * closed behind our back).  Whatever waits on the old file must stop, and
+ * its engine polls go once the last call left (a poll holds the old file
+ * open).
+ */
+static void forget_file(struct urnet__fdent *e)
+{
+	struct urnet__ready *old = atomic_exchange(&e->ready, NULL);
+
+	if (old) {
+		urnet__ready_close(old);
+		old = atomic_exchange(&e->zombie, old);
+		if (old)	/* a second stale file while the first still drains */
+			urnet__ready_close(old);
+	}
+	atomic_store(&e->kind, URNET__FDK_UNKNOWN);
+}
+
+static bool same_file(struct urnet__fdent *e, const struct stat *st)
+{
+	return st->st_dev == atomic_load_explicit(&e->dev, memory_order_relaxed) &&
+	       st->st_ino == atomic_load_explicit(&e->ino, memory_order_relaxed);
+}
+
+bool urnet__fd_revalidate(struct urnet__fdent *e, int fd)
+{
+	struct stat st;
+	int saved = errno;
+
+	if (fstat(fd, &st) == 0 && same_file(e, &st))
+		return true;
+	errno = saved;
+	forget_file(e);
+	return false;
+}
+
 enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 {
 	enum urnet__fdkind k = atomic_load_explicit(&e->kind, memory_order_acquire);
@@ -127,6 +164,9 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 		errno = saved;
 		return URNET__FDK_OTHER;
 	}
+	/* A readiness object left from a file closed behind our back. */
+	if (atomic_load(&e->ready) && !same_file(e, &st))
+		forget_file(e);
 	k = URNET__FDK_OTHER;
 	if (S_ISSOCK(st.st_mode) &&
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
@@ -136,33 +176,6 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 	atomic_store_explicit(&e->ino, st.st_ino, memory_order_relaxed);
 	atomic_store_explicit(&e->kind, k, memory_order_release);
 	return k;
-}
-
-bool urnet__fd_revalidate(struct urnet__fdent *e, int fd)
-{
-	struct stat st;
-	struct urnet__ready *old;
-	int saved = errno;
-
-	if (fstat(fd, &st) == 0 &&
-	    st.st_dev == atomic_load_explicit(&e->dev, memory_order_relaxed) &&
-	    st.st_ino == atomic_load_explicit(&e->ino, memory_order_relaxed))
-		return true;
-	errno = saved;
-	/*
-	 * The number now names another file.  Whatever waits on the old one
-	 * must stop, and its engine polls go once the last call left (a poll
-	 * holds the old file open).
-	 */
-	old = atomic_exchange(&e->ready, NULL);
-	if (old) {
-		urnet__ready_close(old);
-		old = atomic_exchange(&e->zombie, old);
-		if (old)	/* a second stale file while the first still drains */
-			urnet__ready_close(old);
-	}
-	atomic_store(&e->kind, URNET__FDK_UNKNOWN);
-	return false;
 }
 
 struct urnet__ready *urnet__fd_ready(struct urnet__fdent *e, int fd)

@@ -47,6 +47,13 @@ static uint64_t parked_total(void)
 	return n;
 }
 
+static void set_timeo(int fd, int opt, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)), 0);
+}
+
 /* ---------------------------------------------------------------- echo */
 
 static void echo_roundtrips(int family)
@@ -427,6 +434,41 @@ START_TEST(test_close_race)
 }
 END_TEST
 
+/*
+ * A number whose file is replaced behind urnet's back (libc's own dup2,
+ * which urnet does not see here): calls on it work, and the old socket is
+ * really released (its peer reads EOF) rather than kept open by a poll.
+ */
+START_TEST(test_replaced_behind_back)
+{
+	struct cu_blocker b = { .op = CU_RECV, .len = 1 };
+	char buf[4];
+	int c, s, sv[2];
+
+	cu_pair(AF_INET, &c, &s);
+	b.fd = c;
+	cu_blocker_start(&b);		/* the engine now polls c */
+	ck_assert_int_eq(urnet_send(s, "a", 1, 0), 1);
+	cu_blocker_join(&b);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(dup2(sv[0], c), c);
+	ck_assert_int_eq(close(sv[0]), 0);
+	for (int round = 0; round < 2; round++) {
+		b = (struct cu_blocker){ .op = CU_RECV, .len = 1, .fd = c };
+		cu_blocker_start(&b);
+		ck_assert_int_eq(urnet_send(sv[1], "b", 1, 0), 1);
+		cu_blocker_join(&b);
+		ck_assert_int_eq(b.ret, 1);
+		ck_assert_int_eq(b.data[0], 'b');
+	}
+	set_timeo(s, SO_RCVTIMEO, 10000);
+	ck_assert_int_eq(urnet_recv(s, buf, sizeof(buf), 0), 0);
+	urnet_close(c);
+	urnet_close(sv[1]);
+	urnet_close(s);
+}
+END_TEST
+
 START_TEST(test_shutdown_wakes_recv)
 {
 	struct cu_blocker b = { .op = CU_RECV };
@@ -444,13 +486,6 @@ START_TEST(test_shutdown_wakes_recv)
 END_TEST
 
 /* ---------------------------------------------------------------- timeouts */
-
-static void set_timeo(int fd, int opt, long ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)), 0);
-}
 
 START_TEST(test_rcvtimeo)
 {
@@ -931,6 +966,7 @@ static Suite *compat_suite(void)
 	tcase_add_test(t, test_close_wakes_accept);
 	tcase_add_test(t, test_dup2_wakes_recv);
 	tcase_add_test(t, test_close_race);
+	tcase_add_test(t, test_replaced_behind_back);
 	tcase_add_test(t, test_shutdown_wakes_recv);
 	tcase_add_test(t, test_rcvtimeo);
 	tcase_add_test(t, test_sndtimeo);
