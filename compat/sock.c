@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 
 #include "call.h"
@@ -45,10 +46,27 @@ static ssize_t accept_blocking(struct urnet__call *c, void *arg)
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * What the kernel's accept4 refuses at once (unknown flags, a socket that is
+ * not listening) must not wait for a readiness that never comes.
+ */
+static int accept_invalid(int fd, int flags)
+{
+	int on = 0;
+	socklen_t sl = sizeof(on);
+
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &sl))
+		return -errno;
+	return on ? 0 : -EINVAL;
+}
+
 static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t *len,
 			 int flags)
 {
 	struct accept_args a = { addr, len, flags };
+	bool checked = false;
 	uint32_t snap;
 	int err, nfd;
 
@@ -65,6 +83,12 @@ static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t
 			if (nfd >= 0)
 				urnet__fd_fresh(nfd);
 			return nfd;
+		}
+		if (!checked) {
+			err = accept_invalid(c->fd, flags);
+			if (err)
+				return err;
+			checked = true;
 		}
 		err = urnet__call_wait(c, URNET__READ, snap);
 		if (err)
