@@ -263,6 +263,15 @@ static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags)
 	return urnet__call_run(fd, run_sendmsg, &a);
 }
 
+/*
+ * recv/send/read/write clamp a length past SSIZE_MAX (the kernel then
+ * clamps further); recvmsg would refuse such an iovec with EINVAL.
+ */
+static inline size_t rw_len(size_t len)
+{
+	return len > SSIZE_MAX ? SSIZE_MAX : len;
+}
+
 /* The stream path's result, or libc's when it passed. */
 #define OR_LIBC(n, expr_libc) ({					\
 	ssize_t n_ = (n);						\
@@ -286,7 +295,7 @@ ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 		       socklen_t *addrlen)
 {
-	struct iovec v = { buf, len };
+	struct iovec v = { buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t n;
 
@@ -306,7 +315,7 @@ ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr
 
 ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
 {
-	struct iovec v = { buf, len };
+	struct iovec v = { buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
 	if (flags & NEVER_WAITS)
@@ -317,7 +326,7 @@ ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
 ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 		     const struct sockaddr *addr, socklen_t addrlen)
 {
-	struct iovec v = { (void *)buf, len };
+	struct iovec v = { (void *)buf, rw_len(len) };
 	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
 			    .msg_iov = &v, .msg_iovlen = 1 };
 
@@ -329,7 +338,7 @@ ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 
 ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 {
-	struct iovec v = { (void *)buf, len };
+	struct iovec v = { (void *)buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
 	if (flags & NEVER_WAITS)
@@ -339,7 +348,7 @@ ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 
 ssize_t urnet_read(int fd, void *buf, size_t len)
 {
-	struct iovec v = { buf, len };
+	struct iovec v = { buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
 	return OR_LIBC(do_recvmsg(fd, &m, 0), urnet__libc()->read(fd, buf, len));
@@ -347,7 +356,7 @@ ssize_t urnet_read(int fd, void *buf, size_t len)
 
 ssize_t urnet_write(int fd, const void *buf, size_t len)
 {
-	struct iovec v = { (void *)buf, len };
+	struct iovec v = { (void *)buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
 	return OR_LIBC(do_sendmsg(fd, &m, 0), urnet__libc()->write(fd, buf, len));
