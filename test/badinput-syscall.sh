@@ -1,0 +1,2 @@
+# The bad-input suite on the plain-syscall backend.
+. "${srcdir:-.}/test/with-backend.sh" syscall test/badinput
