@@ -343,6 +343,57 @@ START_TEST(close_blocked_repeatedly)
 }
 END_TEST
 
+struct poke {
+	urnet_conn *s;
+	pthread_barrier_t *go;
+};
+
+static void *poke_main(void *arg)
+{
+	struct poke *p = arg;
+
+	pthread_barrier_wait(p->go);
+	urnet_conn_write(p->s, "data", 4);
+	return NULL;
+}
+
+/* Data arriving just as the conn is closed: the reader gets one or the other. */
+START_TEST(close_races_data_arrival)
+{
+	int got_data = 0, canceled = 0;
+
+	for (int i = 0; i < 100; i++) {
+		struct api_blocker r = { .op = API_READ };
+		pthread_barrier_t go;
+		struct poke p;
+		pthread_t th;
+		urnet_conn *c, *s;
+
+		api_tcp_pair(&c, &s);
+		r.c = c;
+		p = (struct poke){ .s = s, .go = &go };
+		pthread_barrier_init(&go, NULL, 2);
+		ck_assert_int_eq(pthread_create(&th, NULL, poke_main, &p), 0);
+		api_blocker_start(&r);
+		pthread_barrier_wait(&go);
+		ck_assert_int_eq(urnet_conn_close(c), 0);
+		api_blocker_join(&r);
+		pthread_join(th, NULL);
+		pthread_barrier_destroy(&go);
+		if (r.ret == 4) {
+			ck_assert(!memcmp(r.data, "data", 4));
+			got_data++;
+		} else {
+			ck_assert_int_eq(r.ret, -1);
+			ck_assert_int_eq(r.err, ECANCELED);
+			canceled++;
+		}
+		ck_assert_int_eq(urnet_conn_close(s), 0);
+	}
+	ck_assert_int_eq(got_data + canceled, 100);
+}
+END_TEST
+
 static Suite *api_close_suite(void)
 {
 	Suite *s = suite_create("api_close");
@@ -373,6 +424,7 @@ static Suite *api_close_suite(void)
 	tcase_add_checked_fixture(tc, api_setup, api_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, close_blocked_repeatedly);
+	tcase_add_test(tc, close_races_data_arrival);
 	suite_add_tcase(s, tc);
 	return s;
 }
