@@ -131,6 +131,16 @@ START_TEST(echo_tcp_any)
 		ck_assert_int_eq(urnet_conn_close(c), 0);
 		ck_assert_int_eq(urnet_conn_close(s), 0);
 	}
+	/* The wildcard address itself dials this machine, as connect() does. */
+	{
+		urnet_conn *c = urnet_dial("tcp", la, 10 * SEC), *s;
+
+		ck_assert_msg(c, "dial %s: %s", la, strerror(errno));
+		s = urnet_listener_accept(l);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_int_eq(urnet_conn_close(c), 0);
+		ck_assert_int_eq(urnet_conn_close(s), 0);
+	}
 	ck_assert_int_eq(urnet_listener_close(l), 0);
 }
 END_TEST
