@@ -1,0 +1,2 @@
+# The peers suite on the plain-syscall backend.
+. "${srcdir:-.}/test/with-backend.sh" syscall test/peers
