@@ -395,10 +395,9 @@ static void engine_dispatch(urnet_engine *e, struct urnet__qnode *n)
 	}
 }
 
-static bool engine_drain_queue(urnet_engine *e)
+static void engine_drain_queue(urnet_engine *e)
 {
 	struct urnet__qnode *n = urnet__queue_take_all(&e->queue);
-	bool any = n != NULL;
 
 	while (n) {
 		/* Dispatch may complete and free the node's owner. */
@@ -407,7 +406,6 @@ static bool engine_drain_queue(urnet_engine *e)
 		engine_dispatch(e, n);
 		n = next;
 	}
-	return any;
 }
 
 #define URNET__REAP_BATCH 64
@@ -510,6 +508,8 @@ static void engine_sleep(urnet_engine *e)
 	atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
 	if (!urnet__queue_empty(&e->queue)) {
 		atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
+		/* More requests: hand the kernel what we have, then take them. */
+		engine_flush(e);
 		return;
 	}
 	ret = io_uring_submit_and_wait(&e->ring, 1);
@@ -522,23 +522,21 @@ static void engine_sleep(urnet_engine *e)
 
 static void engine_loop(urnet_engine *e)
 {
+	/*
+	 * One io_uring_enter per turn: it submits what the queue and the last
+	 * batch of completions prepared (wake-ups included) and waits for the
+	 * next completion, returning at once if one is already there.
+	 */
 	for (;;) {
-		bool worked = engine_drain_queue(e);
-
+		engine_drain_queue(e);
 		if (atomic_load_explicit(&e->stopping, memory_order_acquire)) {
 			if (!e->cancel_sent)
 				engine_cancel_all(e);
 			if (engine_try_exit(e))
 				break;
 		}
-		engine_flush(e);
-		if (io_uring_cq_ready(&e->ring)) {
-			engine_reap(e);
-			continue;
-		}
-		if (!worked)
-			engine_sleep(e);
 		engine_reap(e);
+		engine_sleep(e);
 	}
 
 	/* The wake read points into e: take it out of the ring before leaving. */
