@@ -316,7 +316,23 @@ END_TEST
 
 START_TEST(test_bad_fd)
 {
+	struct caddr a;
+	int l, c, s;
 	char b;
+
+	/* accept's own errors come at once, with or without a pending peer. */
+	l = cu_listen(AF_INET, &a);
+	ck_assert_int_eq(urnet_accept4(l, NULL, NULL, 0x40000000), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	cu_unlisten(l, &a);
+	cu_pair(AF_INET, &c, &s);
+	cu_small_buffers(c);
+	while (urnet_send(c, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+		;			/* not even writable: poll reports nothing */
+	ck_assert_int_eq(urnet_accept(c, NULL, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	urnet_close(c);
+	urnet_close(s);
 
 	ck_assert_int_eq(urnet_recv(-1, &b, 1, 0), -1);
 	ck_assert_int_eq(errno, EBADF);
