@@ -891,6 +891,63 @@ START_TEST(test_cancel_blocked_accept)
 }
 END_TEST
 
+START_TEST(test_cancel_blocked_send)
+{
+	struct cu_blocker b = { .op = CU_SEND_ALL, .len = 8u << 20 };
+	void *res = NULL;
+	char buf[4096];
+	int c, s;
+
+	cu_pair(AF_INET, &c, &s);
+	cu_small_buffers(c);
+	cu_small_buffers(s);
+	b.fd = c;
+	cu_blocker_start(&b);
+	ck_assert_int_eq(pthread_cancel(b.th), 0);
+	ck_assert_int_eq(pthread_join(b.th, &res), 0);
+	ck_assert_ptr_eq(res, PTHREAD_CANCELED);
+	/* The socket still works both ways. */
+	while (urnet_recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	ck_assert_int_eq(urnet_send(s, "ok", 2, 0), 2);
+	ck_assert_int_eq(urnet_recv(c, buf, 2, MSG_WAITALL), 2);
+	urnet_close(c);
+	urnet_close(s);
+}
+END_TEST
+
+/* Many cancelled waits leave the engine and the table in working order. */
+START_TEST(test_cancel_many)
+{
+	int c, s;
+
+	for (int i = 0; i < 40; i++) {
+		struct cu_blocker b = { .op = CU_RECV };
+		void *res = NULL;
+
+		cu_pair(i % 2 ? AF_UNIX : AF_INET, &c, &s);
+		b.fd = c;
+		cu_blocker_start(&b);
+		ck_assert_int_eq(pthread_cancel(b.th), 0);
+		ck_assert_int_eq(pthread_join(b.th, &res), 0);
+		ck_assert_ptr_eq(res, PTHREAD_CANCELED);
+		ck_assert_int_eq(urnet_close(c), 0);
+		ck_assert_int_eq(urnet_close(s), 0);
+	}
+	cu_pair(AF_INET, &c, &s);
+	{
+		struct cu_blocker b = { .op = CU_RECV, .len = 2, .fd = c };
+
+		cu_blocker_start(&b);
+		ck_assert_int_eq(urnet_send(s, "hi", 2, 0), 2);
+		cu_blocker_join(&b);
+		ck_assert_int_eq(b.ret, 2);
+	}
+	urnet_close(c);
+	urnet_close(s);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- fds, fork */
 
 START_TEST(test_no_fd_leak)
@@ -1009,6 +1066,8 @@ static Suite *compat_suite(void)
 	tcase_add_test(t, test_eintr_with_timeout);
 	tcase_add_test(t, test_cancel_blocked_recv);
 	tcase_add_test(t, test_cancel_blocked_accept);
+	tcase_add_test(t, test_cancel_blocked_send);
+	tcase_add_test(t, test_cancel_many);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("lifecycle");

@@ -212,17 +212,8 @@ struct cu_blocker {
 	char data[64];
 };
 
-static inline void *cu_blocker_main(void *arg)
+static inline void cu_blocker_call(struct cu_blocker *b, void *big)
 {
-	struct cu_blocker *b = arg;
-	void *big = NULL;
-
-	if (b->op == CU_SEND_ALL) {
-		big = calloc(1, b->len);
-		ck_assert_ptr_nonnull(big);
-	}
-	atomic_store(&b->tid, cu_gettid());
-	errno = 0;
 	switch (b->op) {
 	case CU_RECV:
 		b->ret = urnet_recv(b->fd, b->data, b->len ? b->len : sizeof(b->data), 0);
@@ -237,9 +228,28 @@ static inline void *cu_blocker_main(void *arg)
 		b->ret = urnet_accept(b->fd, NULL, NULL);
 		break;
 	}
+}
+
+/* The tests cancel some of these threads inside the call. */
+static inline void cu_blocker_run(struct cu_blocker *b, void *big)
+{
+	pthread_cleanup_push(free, big);
+	errno = 0;
+	cu_blocker_call(b, big);
 	b->err = errno;
 	atomic_store(&b->done, true);
-	free(big);
+	pthread_cleanup_pop(1);
+}
+
+static inline void *cu_blocker_main(void *arg)
+{
+	struct cu_blocker *b = arg;
+	void *big = NULL;
+
+	if (b->op == CU_SEND_ALL && !(big = calloc(1, b->len)))
+		abort();
+	atomic_store(&b->tid, cu_gettid());
+	cu_blocker_run(b, big);
 	return NULL;
 }
 
