@@ -253,7 +253,7 @@ static int close_case(bool range)
 	tcp_pair(&c, &s);
 	b.fd = c;
 	CHECK(pthread_create(&th, NULL, blocked_recv_main, &b) == 0, "pthread_create");
-	/* The helper's tid is not at hand: wait for the whole process to idle. */
+	/* The reader's tid is not at hand: wait for the whole process to idle. */
 	for (int i = 0; i < 10000; i++) {
 		DIR *d = opendir("/proc/self/task");
 		struct dirent *de;
