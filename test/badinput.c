@@ -292,10 +292,10 @@ END_TEST
 /* The compat calls: bad fds, bad buffers, bad counts, like the kernel. */
 START_TEST(compat_bad_input)
 {
-	int sv[2], fl;
-	struct iovec iov[2] = { { NULL, 1 }, { NULL, 1 } };
+	static struct iovec iov[IOV_MAX + 1] = { { NULL, 1 }, { NULL, 1 } };
 	struct msghdr msg = { 0 };
-	char b[2];
+	char b[2] = { 0 };
+	int sv[2], fl;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	errno = 0;
