@@ -222,7 +222,11 @@ void urnet__fd_fresh(int fd)
 
 int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 {
-	struct urnet__fdent *e = slot(fd, false);
+	/*
+	 * Create the entry if need be: a call that is creating it right now
+	 * must either see this close or be waited for by it.
+	 */
+	struct urnet__fdent *e = slot(fd, true);
 	uint32_t s;
 	int ret, err;
 
