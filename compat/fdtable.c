@@ -53,7 +53,7 @@ static struct urnet__fdent *slot(int fd, bool create)
 	i = (unsigned)fd >> CHUNK_SHIFT;
 	c = atomic_load_explicit(&chunks[i], memory_order_acquire);
 	if (c || !create)
-		return c ? &c[fd & (CHUNK_SIZE - 1)] : NULL;
+		return c ? &c[(unsigned)fd & (CHUNK_SIZE - 1)] : NULL;
 	fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (fresh == MAP_FAILED)
 		return NULL;
@@ -61,7 +61,7 @@ static struct urnet__fdent *slot(int fd, bool create)
 		munmap(fresh, bytes);
 	else
 		c = fresh;
-	return &c[fd & (CHUNK_SIZE - 1)];
+	return &c[(unsigned)fd & (CHUNK_SIZE - 1)];
 }
 
 /* Sleep until the close running on e finished.  s: last value seen. */
@@ -286,7 +286,7 @@ void urnet__fd_close_each(unsigned first, unsigned last, int (*release)(void *))
 			fd |= CHUNK_SIZE - 1;	/* skip the whole chunk */
 			continue;
 		}
-		e = &c[fd & (CHUNK_SIZE - 1)];
+		e = &c[(unsigned)fd & (CHUNK_SIZE - 1)];
 		if (atomic_load(&e->ready) || atomic_load(&e->zombie) ||
 		    (atomic_load(&e->state) & FD_REFS))
 			urnet__fd_close(n, release, &n);

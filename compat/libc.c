@@ -18,17 +18,17 @@ URNET__HIDDEN const struct urnet__libc *_Atomic urnet__libc_ptr;
 /* Raw system calls: used while dlsym itself is running, and if it fails. */
 static int raw_accept(int fd, struct sockaddr *a, socklen_t *l)
 {
-	return syscall(SYS_accept4, fd, a, l, 0);
+	return (int)syscall(SYS_accept4, fd, a, l, 0);
 }
 
 static int raw_accept4(int fd, struct sockaddr *a, socklen_t *l, int fl)
 {
-	return syscall(SYS_accept4, fd, a, l, fl);
+	return (int)syscall(SYS_accept4, fd, a, l, fl);
 }
 
 static int raw_connect(int fd, const struct sockaddr *a, socklen_t l)
 {
-	return syscall(SYS_connect, fd, a, l);
+	return (int)syscall(SYS_connect, fd, a, l);
 }
 
 static ssize_t raw_recv(int fd, void *b, size_t n, int fl)
@@ -85,17 +85,17 @@ static ssize_t raw_writev(int fd, const struct iovec *v, int n)
 
 static int raw_shutdown(int fd, int how)
 {
-	return syscall(SYS_shutdown, fd, how);
+	return (int)syscall(SYS_shutdown, fd, how);
 }
 
 static int raw_close(int fd)
 {
-	return syscall(SYS_close, fd);
+	return (int)syscall(SYS_close, fd);
 }
 
 static int raw_dup3(int o, int n, int fl)
 {
-	return syscall(SYS_dup3, o, n, fl);
+	return (int)syscall(SYS_dup3, o, n, fl);
 }
 
 static int raw_dup2(int o, int n)
@@ -108,17 +108,17 @@ static int raw_dup2(int o, int n)
 
 static int raw_socket(int d, int t, int p)
 {
-	return syscall(SYS_socket, d, t, p);
+	return (int)syscall(SYS_socket, d, t, p);
 }
 
 static int raw_socketpair(int d, int t, int p, int *sv)
 {
-	return syscall(SYS_socketpair, d, t, p, sv);
+	return (int)syscall(SYS_socketpair, d, t, p, sv);
 }
 
 static int raw_close_range(unsigned first, unsigned last, int flags)
 {
-	return syscall(SYS_close_range, first, last, flags);
+	return (int)syscall(SYS_close_range, first, last, flags);
 }
 
 static const struct urnet__libc raw_table = {
