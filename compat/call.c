@@ -192,33 +192,14 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap)
 {
 	struct urnet__ready *r = c->ready;
 	bool sys = urnet__engine_is_syscall(r->engine);
-	int ret, old;
+	int ret;
 
 	if (urnet__fd_closing(c->ent))
 		return -EBADF;
 	for (;;) {
-		/*
-		 * The sleep runs with asynchronous cancellation so that
-		 * pthread_cancel() interrupts it.  Arming the engine's poll
-		 * pushes on the engine's queue, which must not be cut short:
-		 * a wait for a sequence number that already passed arms it
-		 * and returns at once, with cancellation still deferred.
-		 */
-		if (!sys && !atomic_load_explicit(&r->armed[dir], memory_order_acquire)) {
-			ret = urnet__ready_wait(r, dir, urnet__ready_snapshot(r, dir) - 1,
-						urnet_now_ns() + 1000000, URNET__WAIT_EINTR);
-			if (ret != 0 && ret != -ETIMEDOUT)
-				return map_wait(ret);
-		}
-		if (urnet__ready_snapshot(r, dir) != snap)
-			return 0;
-		/* A one-shot poll that fired since: arm again, deferred. */
-		if (!sys && !atomic_load_explicit(&r->armed[dir], memory_order_acquire))
-			continue;
-		pthread_testcancel();
-		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
-		ret = urnet__ready_wait(r, dir, snap, c->deadline[dir], URNET__WAIT_EINTR);
-		pthread_setcanceltype(old, NULL);
+		/* The sleep is a cancellation point, as the BSD call's is. */
+		ret = urnet__ready_wait(r, dir, snap, c->deadline[dir],
+					URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT);
 		if (ret == -EINTR && sys && !c->deadline[dir] && handlers_all_restart())
 			continue;
 		break;

@@ -25,6 +25,7 @@ enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 
 /* urnet__ready_wait() flags */
 #define URNET__WAIT_EINTR	(1u << 0)	/* return -EINTR when a signal handler ran */
+#define URNET__WAIT_CANCELPOINT	(1u << 1)	/* the sleep is a pthread cancellation point */
 
 struct urnet__ready {
 	urnet_engine *engine;
@@ -61,6 +62,9 @@ static inline uint32_t urnet__ready_snapshot(struct urnet__ready *r, int dir)
  * syscall; may be spurious), -ETIMEDOUT, -ECANCELED (urnet__ready_close was
  * called), -EINTR (only with URNET__WAIT_EINTR, a signal handler ran; an
  * untimed wait is restarted by the kernel when the handler has SA_RESTART).
+ * With URNET__WAIT_CANCELPOINT, pthread_cancel() ends the sleep: the thread
+ * is cancelled with r's bookkeeping undone (only the sleep itself runs with
+ * asynchronous cancellation; arming the engine's poll never does).
  */
 URNET__HIDDEN int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
 				    int64_t deadline_ns, unsigned flags);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -55,6 +56,50 @@ static int wait_over(struct urnet__ready *r, int dir, uint32_t snap)
 	return 1;
 }
 
+struct waiter {
+	struct urnet__ready *r;
+	int dir;
+};
+
+static void waiter_leave(void *arg)
+{
+	struct waiter *w = arg;
+
+	atomic_fetch_sub_explicit(&w->r->waiters[w->dir], 1, memory_order_seq_cst);
+}
+
+/*
+ * The sleeping syscall, as a cancellation point when asked: asynchronous
+ * cancellation is enabled around the syscall alone, so that a cancel can
+ * never cut the arming push or the bookkeeping around it short.
+ */
+static int sleep_futex(struct urnet__ready *r, int dir, uint32_t snap,
+		       int64_t deadline_ns, unsigned flags)
+{
+	int ret, old;
+
+	if (!(flags & URNET__WAIT_CANCELPOINT))
+		return urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+	pthread_testcancel();
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
+	ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+	pthread_setcanceltype(old, NULL);
+	return ret;
+}
+
+static int sleep_poll(struct pollfd *p, const struct timespec *tsp, unsigned flags)
+{
+	int ret, old;
+
+	if (!(flags & URNET__WAIT_CANCELPOINT))
+		return ppoll(p, 2, tsp, NULL);
+	pthread_testcancel();
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
+	ret = ppoll(p, 2, tsp, NULL);
+	pthread_setcanceltype(old, NULL);
+	return ret;
+}
+
 static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 		      int64_t deadline_ns, unsigned flags)
 {
@@ -75,17 +120,18 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 
 	urnet__engine_count_parked(e);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
 		ret = wait_over(r, dir, snap);
 		if (ret <= 0)
 			break;
-		ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+		ret = sleep_futex(r, dir, snap, deadline_ns, flags);
 		if (ret == -ETIMEDOUT)
 			break;
 		if (ret == -EINTR && (flags & URNET__WAIT_EINTR))
 			break;
 	}
-	atomic_fetch_sub_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	pthread_cleanup_pop(1);
 	return ret;
 }
 
@@ -100,6 +146,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 
 	urnet__engine_count_parked(r->engine);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
 		struct timespec ts, *tsp = NULL;
 		uint64_t token;
@@ -118,7 +165,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 			ts.tv_nsec = left % 1000000000;
 			tsp = &ts;
 		}
-		ret = ppoll(p, 2, tsp, NULL);
+		ret = sleep_poll(p, tsp, flags);
 		if (ret < 0) {
 			ret = -errno;
 			if (ret == -EINTR && !(flags & URNET__WAIT_EINTR))
@@ -137,7 +184,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 		ret = 0;
 		break;
 	}
-	atomic_fetch_sub_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	pthread_cleanup_pop(1);
 	return ret;
 }
 

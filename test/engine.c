@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -743,6 +744,46 @@ START_TEST(ready_wait_eintr_flag)
 }
 END_TEST
 
+static void *cancel_point_waiter_main(void *arg)
+{
+	struct urnet__ready *r = arg;
+
+	urnet__ready_wait(r, URNET__READ, urnet__ready_snapshot(r, URNET__READ), 0,
+			  URNET__WAIT_CANCELPOINT);
+	return NULL;	/* only reached if the cancel was lost */
+}
+
+START_TEST(ready_wait_is_cancellation_point)
+{
+	struct urnet__ready r;
+	void *res = NULL;
+	pthread_t t;
+	int sv[2], i;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(urnet__ready_init(&r, engine, sv[0]), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, cancel_point_waiter_main, &r), 0);
+	ck_assert(wait_parked(engine, 1));
+	ck_assert_int_eq(pthread_cancel(t), 0);
+	ck_assert_int_eq(pthread_join(t, &res), 0);
+	ck_assert_ptr_eq(res, PTHREAD_CANCELED);
+	/* The cancelled waiter left no count behind. */
+	ck_assert_uint_eq(atomic_load(&r.waiters[URNET__READ]), 0);
+	/* Nor did many more, cancelled at random points of their wait. */
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(pthread_create(&t, NULL, cancel_point_waiter_main, &r), 0);
+		if (i & 1)
+			sched_yield();
+		pthread_cancel(t);
+		ck_assert_int_eq(pthread_join(t, &res), 0);
+	}
+	ck_assert_uint_eq(atomic_load(&r.waiters[URNET__READ]), 0);
+	urnet__ready_destroy(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *engine_suite(void)
@@ -805,6 +846,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, ready_close_wakes_waiters);
 	tcase_add_test(tc, ready_write_wakes_when_peer_drains);
 	tcase_add_test(tc, ready_wait_eintr_flag);
+	tcase_add_test(tc, ready_wait_is_cancellation_point);
 	suite_add_tcase(s, tc);
 	return s;
 }
