@@ -123,8 +123,17 @@ static void fork_child(void)
 	for (e = registry; e; e = e->reg_next) {
 		atomic_store(&e->stopping, 1);
 		atomic_store(&e->exited, 1);
-		if (!e->syscall_backend && e->wake_fd >= 0)
+		if (e->syscall_backend)
+			continue;
+		if (e->wake_fd >= 0)
 			close(e->wake_fd);
+		e->wake_fd = -1;
+		/*
+		 * The ring is the parent's: its polls hold the parent's sockets.
+		 * A child that outlived the parent with the ring fd open would
+		 * keep them from closing.
+		 */
+		io_uring_queue_exit(&e->ring);
 	}
 	registry = NULL;
 	for (i = 0; i < URNET__MAX_ENGINES; i++)

@@ -582,6 +582,64 @@ START_TEST(stats_line_at_exit)
 }
 END_TEST
 
+/* io_uring instances among this process's fds. */
+static int count_rings(void)
+{
+	char path[300], target[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		ssize_t len;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			if (strstr(target, "io_uring"))
+				n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+START_TEST(fork_child_gets_its_own_engine)
+{
+	urnet_engine *parent = urnet_default_engine();
+	int status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(parent);
+	ck_assert_int_eq(urnet_engine_call(parent, prep_nop, NULL, 0), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		urnet_engine *child;
+
+		/* The parent's ring is not kept open in the child... */
+		if (count_rings() != 0)
+			_exit(2);
+		/* ...which starts an engine of its own on first use. */
+		child = urnet_default_engine();
+		if (!child || child == parent || urnet_engine_call(child, prep_nop, NULL, 0) != 0)
+			_exit(3);
+		if (urnet_engine_call(parent, prep_nop, NULL, 0) != -ESHUTDOWN)
+			_exit(4);
+		if (!is_syscall() && count_rings() != 1)
+			_exit(5);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(urnet_engine_call(parent, prep_nop, NULL, 0), 0);
+}
+END_TEST
+
 START_TEST(engine_thread_is_named)
 {
 	char path[300], name[32] = { 0 };
@@ -836,6 +894,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, backend_follows_environment);
 	tcase_add_test(tc, stats_line_at_exit);
 	tcase_add_test(tc, engine_thread_is_named);
+	tcase_add_test(tc, fork_child_gets_its_own_engine);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("readiness");
