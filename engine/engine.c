@@ -89,6 +89,8 @@ static void engine_flush(urnet_engine *e)
 {
 	int ret;
 
+	if (io_uring_sq_ready(&e->ring))
+		e->pending_sqes = io_uring_sq_ready(&e->ring);
 	while (e->pending_sqes) {
 		ret = io_uring_submit(&e->ring);
 		if (ret >= 0) {
@@ -502,6 +504,7 @@ static void engine_sleep(urnet_engine *e)
 	if (atomic_load_explicit(&e->stopping, memory_order_acquire) &&
 	    !e->live_ops && !e->live_polls) {
 		/* Only a pusher's last instructions stand between us and exit. */
+		engine_flush(e);
 		sched_yield();
 		return;
 	}
@@ -532,8 +535,11 @@ static void engine_loop(urnet_engine *e)
 		if (atomic_load_explicit(&e->stopping, memory_order_acquire)) {
 			if (!e->cancel_sent)
 				engine_cancel_all(e);
-			if (engine_try_exit(e))
+			if (engine_try_exit(e)) {
+				/* Wake-ups queued by the last completions go in now. */
+				engine_flush(e);
 				break;
+			}
 		}
 		engine_reap(e);
 		engine_sleep(e);

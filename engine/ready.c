@@ -113,7 +113,12 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 						    memory_order_relaxed)) {
 		ret = urnet__engine_push(e, &r->arm_node[dir]);
 		if (ret) {
+			/*
+			 * The engine is gone.  Others who saw our armed flag went
+			 * to sleep counting on the poll: wake them to find out.
+			 */
 			atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
+			urnet__ready_signal(r, dir);
 			return ret;
 		}
 	}
