@@ -761,6 +761,7 @@ START_TEST(ready_write_wakes_when_peer_drains)
 	uint32_t snap;
 	int sv[2];
 
+	memset(sink, 0, sizeof(sink));
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	ck_assert_int_eq(urnet__ready_init(&r, engine, sv[0]), 0);
 	snap = urnet__ready_snapshot(&r, URNET__WRITE);
