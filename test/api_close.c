@@ -265,7 +265,7 @@ static void signal_blocked(struct api_blocker *b)
 		for (int k = 0; k < 10000 && atomic_load(&handled) == before; k++)
 			usleep(1000);
 		ck_assert_int_gt(atomic_load(&handled), before);
-		ck_assert(api_wait_sleeping(atomic_load(&b->tid)));
+		ck_assert(test_wait_sleeping(atomic_load(&b->tid)));
 	}
 }
 

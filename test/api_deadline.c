@@ -45,7 +45,7 @@ static void outlive(struct api_blocker *b, int64_t old_deadline)
 	while (urnet_now_ns() < old_deadline + 100 * MSEC)
 		usleep(10000);
 	ck_assert(!atomic_load(&b->done));
-	ck_assert(api_wait_sleeping(atomic_load(&b->tid)));
+	ck_assert(test_wait_sleeping(atomic_load(&b->tid)));
 }
 
 START_TEST(past_deadline_fails_at_once)

@@ -89,46 +89,6 @@ static inline bool api_read_full(urnet_conn *c, void *buf, size_t len)
 
 /* ---------------------------------------------------------------- threads */
 
-static inline pid_t api_gettid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-/* Scheduler state of one of our threads ('R', 'S', ...), 0 if gone. */
-static inline char api_thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/*
- * Wait (up to 10 s) until thread tid sleeps in the kernel: a few samples
- * in a row so that a passing page fault or lock does not count.
- */
-static inline bool api_wait_sleeping(pid_t tid)
-{
-	int streak = 0;
-
-	for (int i = 0; i < 10000; i++) {
-		streak = api_thread_state(tid) == 'S' ? streak + 1 : 0;
-		if (streak >= 3)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 enum api_op { API_READ, API_WRITE_ALL, API_ACCEPT };
 
 /* A thread that makes one call which is expected to block, and its result. */
@@ -155,7 +115,7 @@ static inline void *api_blocker_main(void *arg)
 		big = calloc(1, b->len);
 		ck_assert_ptr_nonnull(big);
 	}
-	atomic_store(&b->tid, api_gettid());
+	atomic_store(&b->tid, test_gettid());
 	errno = 0;
 	switch (b->op) {
 	case API_READ:
@@ -194,7 +154,7 @@ static inline void api_blocker_launch(struct api_blocker *b, bool may_finish)
 	for (int i = 0; i < 10000 && streak < 3; i++) {
 		if (may_finish && atomic_load(&b->done))
 			return;
-		streak = api_thread_state(tid) == 'S' ? streak + 1 : 0;
+		streak = test_thread_state(tid) == 'S' ? streak + 1 : 0;
 		if (streak < 3)
 			usleep(1000);
 	}

@@ -570,7 +570,7 @@ static void *later_writer_main(void *arg)
 	struct later_writer *w = arg;
 
 	for (int i = 0; i < 3; i++) {
-		ck_assert(cu_wait_sleeping(w->reader));
+		ck_assert(test_wait_sleeping(w->reader));
 		ck_assert_int_eq(urnet_send(w->fd, w->parts[i], strlen(w->parts[i]), 0),
 				 (ssize_t)strlen(w->parts[i]));
 	}
@@ -586,7 +586,7 @@ START_TEST(test_waitall_and_peek)
 
 	cu_pair(AF_INET, &c, &s);
 	w.fd = s;
-	w.reader = cu_gettid();
+	w.reader = test_gettid();
 	ck_assert_int_eq(pthread_create(&th, NULL, later_writer_main, &w), 0);
 	/* PEEK|WAITALL waits for everything without consuming it. */
 	ck_assert_int_eq(urnet_recv(c, buf, 10, MSG_PEEK | MSG_WAITALL), 10);
@@ -823,7 +823,7 @@ START_TEST(test_restart_with_sa_restart)
 	ck_assert_int_eq(atomic_load(&alarms), 1);
 #endif
 	/* Still blocked: the call went on waiting. */
-	ck_assert(cu_wait_sleeping(b.tid));
+	ck_assert(test_wait_sleeping(b.tid));
 	ck_assert(!atomic_load(&b.done));
 	ck_assert_int_eq(urnet_send(s, "data", 4, 0), 4);
 	cu_blocker_join(&b);

@@ -161,42 +161,6 @@ static inline bool cu_read_full(int fd, void *buf, size_t len)
 
 /* ---------------------------------------------------------------- threads */
 
-static inline pid_t cu_gettid(void)
-{
-	return (pid_t)syscall(SYS_gettid);
-}
-
-static inline char cu_thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/* Up to 10 s until tid sleeps in the kernel (a few samples in a row). */
-static inline bool cu_wait_sleeping(pid_t tid)
-{
-	int streak = 0;
-
-	for (int i = 0; i < 10000; i++) {
-		streak = cu_thread_state(tid) == 'S' ? streak + 1 : 0;
-		if (streak >= 3)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 enum cu_op { CU_RECV, CU_READ, CU_SEND_ALL, CU_ACCEPT };
 
 /* A thread making one call that is expected to block, and its result. */
@@ -248,7 +212,7 @@ static inline void *cu_blocker_main(void *arg)
 
 	if (b->op == CU_SEND_ALL && !(big = calloc(1, b->len)))
 		abort();
-	atomic_store(&b->tid, cu_gettid());
+	atomic_store(&b->tid, test_gettid());
 	cu_blocker_run(b, big);
 	return NULL;
 }
@@ -261,7 +225,7 @@ static inline void cu_blocker_start(struct cu_blocker *b)
 	for (int i = 0; i < 10000 && !atomic_load(&b->tid); i++)
 		usleep(1000);
 	ck_assert_int_ne(atomic_load(&b->tid), 0);
-	ck_assert_msg(cu_wait_sleeping(atomic_load(&b->tid)), "thread never blocked");
+	ck_assert_msg(test_wait_sleeping(atomic_load(&b->tid)), "thread never blocked");
 	ck_assert(!atomic_load(&b->done));
 }
 

@@ -186,7 +186,7 @@ static void *call_main(void *arg)
 {
 	struct parked *p = arg;
 
-	atomic_store(&p->tid, api_gettid());
+	atomic_store(&p->tid, test_gettid());
 	p->res = urnet_engine_call(p->e, read_prep, p, 0);
 	atomic_fetch_add(p->returned, 1);
 	return NULL;
@@ -197,7 +197,7 @@ static void *accept_main(void *arg)
 	struct parked *p = arg;
 	urnet_conn *c;
 
-	atomic_store(&p->tid, api_gettid());
+	atomic_store(&p->tid, test_gettid());
 	c = urnet_listener_accept(p->l);
 
 	p->res = c ? 0 : -1;
@@ -246,7 +246,7 @@ START_TEST(engine_shutdown_1000_parked)
 	for (int i = 0; i < CALLERS; i++) {
 		for (int k = 0; k < 10000 && !atomic_load(&p[i].tid); k++)
 			usleep(1000);
-		ck_assert_msg(api_wait_sleeping(atomic_load(&p[i].tid)), "caller %d never parked", i);
+		ck_assert_msg(test_wait_sleeping(atomic_load(&p[i].tid)), "caller %d never parked", i);
 	}
 	urnet_engine_get_stats(e, &st);
 	ck_assert_uint_ge(st.parked, CALLERS);
@@ -271,7 +271,7 @@ START_TEST(engine_shutdown_1000_parked)
 		int stuck_calls = 0, stuck_accepts = 0;
 
 		for (int i = 0; i < CALLERS; i++)
-			if (api_thread_state(atomic_load(&p[i].tid)))
+			if (test_thread_state(atomic_load(&p[i].tid)))
 				(calls && i % 2) ? stuck_calls++ : stuck_accepts++;
 		ck_abort_msg("%d callers never returned (%d engine calls, %d accepts)",
 			     CALLERS - atomic_load(&returned), stuck_calls, stuck_accepts);

@@ -5,7 +5,13 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 /* Open fds of this process, from /proc/self/fd (the DIR's own fd excluded). */
 static inline int test_count_fds(void)
@@ -21,6 +27,46 @@ static inline int test_count_fds(void)
 			n++;
 	closedir(d);
 	return n - 1;
+}
+
+static inline pid_t test_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* Scheduler state of one of our threads ('R', 'S', ...), 0 if gone. */
+static inline char test_thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Wait (up to 10 s) until thread tid sleeps in the kernel: a few samples
+ * in a row so that a passing page fault or lock does not count.
+ */
+static inline bool test_wait_sleeping(pid_t tid)
+{
+	int streak = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		streak = test_thread_state(tid) == 'S' ? streak + 1 : 0;
+		if (streak >= 3)
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 static inline int test_run_suite(Suite *s)
