@@ -99,12 +99,20 @@ static void print_stats_at_exit(void)
 
 static void fork_prepare(void)
 {
+	urnet_engine *e;
+
 	pthread_mutex_lock(&defaults_lock);
 	pthread_mutex_lock(&registry_lock);
+	for (e = registry; e; e = e->reg_next)
+		pthread_mutex_lock(&e->bound_lock);
 }
 
 static void fork_parent(void)
 {
+	urnet_engine *e;
+
+	for (e = registry; e; e = e->reg_next)
+		pthread_mutex_unlock(&e->bound_lock);
 	pthread_mutex_unlock(&registry_lock);
 	pthread_mutex_unlock(&defaults_lock);
 }
@@ -121,6 +129,7 @@ static void fork_child(void)
 	unsigned i;
 
 	for (e = registry; e; e = e->reg_next) {
+		pthread_mutex_init(&e->bound_lock, NULL);
 		atomic_store(&e->stopping, 1);
 		atomic_store(&e->exited, 1);
 		if (e->syscall_backend)

@@ -746,6 +746,7 @@ urnet_engine *urnet_engine_new(const struct urnet_engine_config *cfg)
 	e->wake_fd = -1;
 	e->syscall_backend = cfg->backend == URNET_BACKEND_SYSCALL;
 	atomic_init(&e->refs, 1);
+	pthread_mutex_init(&e->bound_lock, NULL);
 
 	/* Signal handlers belong to the program's threads, never the engine. */
 	sigfillset(&all);
@@ -785,6 +786,7 @@ int urnet__engine_stop(urnet_engine *e)
 	if (e->wake_fd >= 0)
 		close(e->wake_fd);
 	e->wake_fd = -1;
+	urnet__ready_wake_bound(e);
 	urnet__registry_remove(e);
 	return 0;
 }

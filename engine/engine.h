@@ -68,6 +68,8 @@ struct urnet_engine {
 	bool syscall_backend;
 	bool is_default;
 	struct urnet_engine_config cfg;
+	pthread_mutex_t bound_lock;	/* guards bound */
+	struct urnet__ready *bound;	/* every urnet__ready on this engine */
 	pthread_t thread;
 	bool thread_started;
 
@@ -104,6 +106,9 @@ URNET__HIDDEN int urnet__engine_push(urnet_engine *e, struct urnet__qnode *n);
 
 /* Stop the thread and take e out of the registry; memory stays. */
 URNET__HIDDEN int urnet__engine_stop(urnet_engine *e);
+
+/* After the engine stopped: wake everything waiting on its objects. */
+URNET__HIDDEN void urnet__ready_wake_bound(urnet_engine *e);
 
 /* Bump a readiness sequence and wake its waiters (any thread). */
 URNET__HIDDEN void urnet__ready_signal(struct urnet__ready *r, int dir);

@@ -42,6 +42,8 @@ struct urnet__ready {
 	uint32_t in_ring;		/* bit per direction: a poll is live in the ring */
 	bool retire_pending;
 	struct urnet__ready *polled_prev, *polled_next;
+	/* The engine's list of bound objects, under its bound_lock. */
+	struct urnet__ready *bound_prev, *bound_next;
 };
 
 /*

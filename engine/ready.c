@@ -36,7 +36,36 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 			return -errno;
 	}
 	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	pthread_mutex_lock(&e->bound_lock);
+	r->bound_next = e->bound;
+	if (e->bound)
+		e->bound->bound_prev = r;
+	e->bound = r;
+	pthread_mutex_unlock(&e->bound_lock);
 	return 0;
+}
+
+static void unbind(urnet_engine *e, struct urnet__ready *r)
+{
+	pthread_mutex_lock(&e->bound_lock);
+	if (r->bound_prev)
+		r->bound_prev->bound_next = r->bound_next;
+	else
+		e->bound = r->bound_next;
+	if (r->bound_next)
+		r->bound_next->bound_prev = r->bound_prev;
+	pthread_mutex_unlock(&e->bound_lock);
+}
+
+void urnet__ready_wake_bound(urnet_engine *e)
+{
+	struct urnet__ready *r;
+
+	/* Each wakes, retries, and finds the engine gone (-ESHUTDOWN). */
+	pthread_mutex_lock(&e->bound_lock);
+	for (r = e->bound; r; r = r->bound_next)
+		urnet__ready_kick(r);
+	pthread_mutex_unlock(&e->bound_lock);
 }
 
 void urnet__ready_signal(struct urnet__ready *r, int dir)
@@ -159,6 +188,10 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 		ret = wait_over(r, dir, snap);
 		if (ret <= 0)
 			break;
+		if (atomic_load_explicit(&r->engine->stopping, memory_order_acquire)) {
+			ret = -ESHUTDOWN;
+			break;
+		}
 		if (deadline_ns > 0) {
 			int64_t left = deadline_ns - urnet_now_ns();
 
@@ -239,6 +272,7 @@ void urnet__ready_destroy(struct urnet__ready *r)
 		while (!atomic_load_explicit(&r->retired, memory_order_acquire))
 			urnet__futex_wait(&r->retired, 0, 0);
 	}
+	unbind(e, r);
 	if (r->kick_fd >= 0)
 		close(r->kick_fd);
 	r->kick_fd = -1;
