@@ -89,13 +89,11 @@ static void engine_flush(urnet_engine *e)
 {
 	int ret;
 
-	if (io_uring_sq_ready(&e->ring))
-		e->pending_sqes = io_uring_sq_ready(&e->ring);
-	while (e->pending_sqes) {
+	while (io_uring_sq_ready(&e->ring)) {
 		ret = io_uring_submit(&e->ring);
 		if (ret >= 0) {
 			stat_add(&e->stats.submitted, (uint64_t)ret);
-			e->pending_sqes = ret >= (int)e->pending_sqes ? 0 : e->pending_sqes - (unsigned)ret;
+			/* An SQPOLL thread may not have taken them yet. */
 			if (ret == 0)
 				break;
 			continue;
@@ -120,7 +118,6 @@ static struct io_uring_sqe *engine_sqe(urnet_engine *e)
 
 	while (!(sqe = io_uring_get_sqe(&e->ring)))
 		engine_flush(e);
-	e->pending_sqes++;
 	memset(sqe, 0, sizeof(*sqe));
 	return sqe;
 }
@@ -516,10 +513,8 @@ static void engine_sleep(urnet_engine *e)
 		return;
 	}
 	ret = io_uring_submit_and_wait(&e->ring, 1);
-	if (ret > 0) {
+	if (ret > 0)
 		stat_add(&e->stats.submitted, (uint64_t)ret);
-		e->pending_sqes = 0;
-	}
 	atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
 }
 

@@ -83,7 +83,6 @@ struct urnet_engine {
 	bool no_multishot_poll;
 	bool ring_futex;	/* IORING_OP_FUTEX_WAKE: wakes go through the ring */
 	unsigned ring_flags;
-	unsigned pending_sqes;
 	unsigned live_polls;
 	struct urnet__op *live_ops;	/* in the ring: cancelled at shutdown */
 	struct urnet__ready *polled;	/* readies with a poll in the ring */
