@@ -26,6 +26,8 @@
  *   ETIMEDOUT     dial timeout, or a read/write/accept deadline passed
  *   ECANCELED     the object was closed (by another thread) while the call
  *                 waited, or before it started
+ *   ESHUTDOWN     the call had to wait, and the object's engine has been
+ *                 closed (urnet_engine_close)
  * EINTR never comes out of these calls: a signal handler that interrupts a
  * wait runs and the call carries on.  No call raises SIGPIPE.  Every fd is
  * close-on-exec and non-blocking.
