@@ -24,11 +24,11 @@ for backend in io_uring syscall; do
 	URNET_BACKEND=$backend
 	export URNET_BACKEND
 	mkfifo "$tmp/port"
-	timeout "$limit" $SANENV "$RUN" "$B/test/plain-echo-server" "$conns" >"$tmp/port" 2>"$tmp/server.err" &
+	timeout "$limit" $URUN "$B/test/plain-echo-server" "$conns" >"$tmp/port" 2>"$tmp/server.err" &
 	spid=$!
 	read -r port <"$tmp/port" || fail "echo server did not start: $(cat "$tmp/server.err")"
 	rm -f "$tmp/port"
-	timeout "$limit" $SANENV "$RUN" "$B/test/plain-echo-client" "$port" "$conns" "$msgs" 2>"$tmp/client.err" ||
+	timeout "$limit" $URUN "$B/test/plain-echo-client" "$port" "$conns" "$msgs" 2>"$tmp/client.err" ||
 		fail "plain echo client on $backend: $(tail -n 5 "$tmp/client.err")"
 	wait "$spid" || fail "plain echo server on $backend exited $?: $(tail -n 5 "$tmp/server.err")"
 	engine_worked "$tmp/server.err" "echo server"
