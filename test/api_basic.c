@@ -356,7 +356,7 @@ static void *client_main(void *arg)
 {
 	struct client *cl = arg;
 	unsigned char out[4096], in[4096];
-	uint64_t state = 0x9e3779b97f4a7c15ULL * (uint64_t)(cl->id + 1);
+	uint64_t state = UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(cl->id + 1);
 	urnet_conn *c = urnet_dial("tcp4", cl->addr, 30 * SEC);
 
 	if (!c)

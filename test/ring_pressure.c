@@ -69,7 +69,7 @@ START_TEST(parked_readers_beyond_cq)
 		/* Wait until every reader has parked on the engine. */
 		for (int k = 0; k < 20000; k++) {
 			urnet_engine_get_stats(e, &st);
-			if (st.parked >= (uint64_t)READERS * (round + 1))
+			if (st.parked >= (uint64_t)READERS * (uint64_t)(round + 1))
 				break;
 			usleep(1000);
 		}

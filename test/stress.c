@@ -206,7 +206,7 @@ static int run_echo(int nconn, int nthreads, int seconds)
 		cl[t].conns = conns + first;
 		cl[t].nconn = first >= nconn ? 0 : (nconn - first < per ? nconn - first : per);
 		cl[t].end = start + (int64_t)seconds * SEC;
-		cl[t].seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(t + 1);
+		cl[t].seed = UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(t + 1);
 		if (pthread_create(&cth[t], &attr, client_main, &cl[t])) {
 			FAIL("client thread %d", t);
 			return 1;
