@@ -20,6 +20,7 @@ struct io_req {
 	void *buf;
 	size_t len;
 	struct msghdr *msg;
+	size_t want;		/* reads: bytes asked for, to tell a short read */
 };
 
 static ssize_t io_try(int fd, const struct io_req *q)
@@ -40,9 +41,15 @@ static ssize_t io_loop(urnet_conn *c, const struct io_req *q)
 {
 	struct urnet__ready *r = &c->ready;
 	int dir = q->dir;
+	/* The last read drained the socket: sleep first (see urnet__ready_read_may_skip). */
+	bool skip = false;
 
+	if (dir == URNET__READ) {
+		skip = c->read_drained && urnet__ready_read_may_skip(r);
+		c->read_drained = false;
+	}
 	for (;;) {
-		uint32_t snap = urnet__ready_snapshot(r, dir);
+		uint32_t snap = skip ? c->drained_snap : urnet__ready_snapshot(r, dir);
 		int64_t deadline = atomic_load(&c->deadline[dir]);
 		ssize_t n;
 		int ret;
@@ -51,14 +58,27 @@ static ssize_t io_loop(urnet_conn *c, const struct io_req *q)
 			return -ECANCELED;
 		if (urnet__expired(deadline))
 			return -ETIMEDOUT;
-		n = io_try(c->fd, q);
-		if (n >= 0)
-			return n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
+		if (!skip) {
+			n = io_try(c->fd, q);
+			if (n >= 0) {
+				if (dir == URNET__READ && n > 0 && (size_t)n < q->want) {
+					c->read_drained = true;
+					c->drained_snap = snap;
+				}
+				return n;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+		}
 		ret = urnet__ready_wait(r, dir, snap, deadline, 0);
+		/* A wait that failed before any try (engine gone): try first. */
+		if (skip) {
+			skip = false;
+			if (ret < 0)
+				continue;
+		}
 		/* On -ETIMEDOUT the deadline may have moved meanwhile: recheck it. */
 		if (ret < 0 && ret != -ETIMEDOUT)
 			return ret;
@@ -95,6 +115,7 @@ ssize_t urnet_conn_read(urnet_conn *c, void *buf, size_t len)
 		return 0;
 	if (len > SSIZE_MAX)
 		q.len = SSIZE_MAX;
+	q.want = q.len;
 	return io_locked(c, &q);
 }
 
@@ -130,6 +151,7 @@ ssize_t urnet_conn_readv(urnet_conn *c, const struct iovec *iov, int iovcnt)
 	total = iov_total(iov, iovcnt);
 	if (total <= 0)
 		return total;
+	q.want = (size_t)total;
 	return io_locked(c, &q);
 }
 

@@ -342,6 +342,9 @@ static void ready_cqe(urnet_engine *e, struct urnet__ready *r, int dir, int res,
 			e->no_multishot_poll = true;	/* pre-5.13 kernel */
 		atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
 	}
+	/* Before the signal: a reader that sees the bump must see the flag. */
+	if (dir == URNET__READ && res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR)))
+		atomic_store_explicit(&r->read_ended, 1, memory_order_seq_cst);
 	stat_add(&e->stats.readiness, 1);
 	engine_ready_signal(e, r, dir);
 	if (!r->in_ring && r->retire_pending)

@@ -35,6 +35,7 @@ struct urnet__ready {
 	_Atomic uint32_t armed[2];	/* a poll for this direction is (being) put in the ring */
 	_Atomic uint32_t closing;
 	_Atomic uint32_t retired;	/* futex word for urnet__ready_destroy() */
+	_Atomic uint32_t read_ended;	/* a poll reported EOF, hang-up or error */
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
 	struct urnet__qnode arm_node[2];
 	struct urnet__qnode retire_node;
@@ -56,6 +57,18 @@ URNET__HIDDEN int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int
 static inline uint32_t urnet__ready_snapshot(struct urnet__ready *r, int dir)
 {
 	return atomic_load_explicit(&r->seq[dir], memory_order_acquire);
+}
+
+/*
+ * A read that came back short has drained the socket, so the next read may
+ * go straight to sleep on the snapshot taken before it, saving the syscall
+ * that would say EAGAIN: every later arrival bumps the counter.  Not so once
+ * a poll reported the end of the stream or an error: those are reported
+ * once and stay, so the next read must try.
+ */
+static inline bool urnet__ready_read_may_skip(struct urnet__ready *r)
+{
+	return !atomic_load_explicit(&r->read_ended, memory_order_seq_cst);
 }
 
 /*

@@ -95,6 +95,58 @@ START_TEST(reset_wakes_reader_mid_stream)
 }
 END_TEST
 
+/*
+ * A short read may let the next read sleep without trying, because every
+ * later arrival is reported again; an end of stream or a reset is reported
+ * once.  Data and then EOF (or RST) land while the reader sleeps, in one
+ * readiness report or two: the read after the data must still see the end.
+ */
+START_TEST(end_after_short_read)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	char buf[64];
+
+	for (int round = 0; round < 200; round++) {
+		struct api_blocker b = { .op = API_READ, .len = sizeof(buf) };
+		bool reset = round % 2;
+		urnet_conn *c, *s;
+		ssize_t n;
+
+		api_tcp_pair(&c, &s);
+		ck_assert_int_eq(urnet_conn_set_read_deadline(s, urnet_now_ns() + 10 * SEC), 0);
+		b.c = s;
+		api_blocker_start(&b);
+		ck_assert_int_eq(urnet_conn_write(c, "abc", 3), 3);
+		if (round % 4 >= 2)
+			sched_yield();
+		if (reset) {
+			ck_assert_int_eq(setsockopt(urnet_conn_fd(c), SOL_SOCKET, SO_LINGER,
+						    &lg, sizeof(lg)), 0);
+			ck_assert_int_eq(urnet_conn_close(c), 0);
+		} else {
+			ck_assert_int_eq(urnet_conn_close_write(c), 0);
+		}
+		api_blocker_join(&b);
+		/* A reset may overtake the data; then the error comes first. */
+		if (b.ret == -1) {
+			ck_assert_msg(reset && b.err == ECONNRESET, "round %d: %s", round, strerror(b.err));
+		} else {
+			ck_assert_int_eq(b.ret, 3);
+			errno = 0;
+			n = urnet_conn_read(s, buf, sizeof(buf));
+			if (reset)
+				ck_assert_msg(n == -1 && errno == ECONNRESET,
+					      "round %d: %zd, %s", round, n, strerror(errno));
+			else
+				ck_assert_msg(n == 0, "round %d: %zd, %s", round, n, strerror(errno));
+		}
+		if (!reset)
+			ck_assert_int_eq(urnet_conn_close(c), 0);
+		ck_assert_int_eq(urnet_conn_close(s), 0);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------- never reads */
 
 #define NEVER 64
@@ -378,6 +430,7 @@ static Suite *peers_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, reset_mid_transfer);
 	tcase_add_test(tc, reset_wakes_reader_mid_stream);
+	tcase_add_test(tc, end_after_short_read);
 	tcase_add_test(tc, never_reading_peers);
 	tcase_add_test(tc, half_close_both_ways);
 	tcase_add_test(tc, slowloris);
