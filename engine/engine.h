@@ -109,6 +109,12 @@ URNET__HIDDEN int urnet__engine_stop(urnet_engine *e);
 /* After the engine stopped: wake everything waiting on its objects. */
 URNET__HIDDEN void urnet__ready_wake_bound(urnet_engine *e);
 
+/*
+ * n readiness objects whose waiters sleep on futexes came (n > 0) or went:
+ * grows the process's private futex hash to match (futex_hash.c).
+ */
+URNET__HIDDEN void urnet__futex_hash_add(long n);
+
 /* Bump a readiness sequence and wake its waiters (any thread). */
 URNET__HIDDEN void urnet__ready_signal(struct urnet__ready *r, int dir);
 

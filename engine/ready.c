@@ -42,6 +42,8 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 		e->bound->bound_prev = r;
 	e->bound = r;
 	pthread_mutex_unlock(&e->bound_lock);
+	if (!e->syscall_backend)
+		urnet__futex_hash_add(1);
 	return 0;
 }
 
@@ -55,6 +57,8 @@ static void unbind(urnet_engine *e, struct urnet__ready *r)
 	if (r->bound_next)
 		r->bound_next->bound_prev = r->bound_prev;
 	pthread_mutex_unlock(&e->bound_lock);
+	if (!e->syscall_backend)
+		urnet__futex_hash_add(-1);
 }
 
 void urnet__ready_wake_bound(urnet_engine *e)
