@@ -13,6 +13,7 @@
 #include <sys/time.h>
 
 #include "call.h"
+#include "fdmode.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -33,6 +34,7 @@ bool urnet__call_begin(struct urnet__call *c, int fd)
 	c->ready = NULL;
 	c->prepared[0] = c->prepared[1] = false;
 	c->flags_known = false;
+	c->plain = false;
 	return true;
 }
 
@@ -96,29 +98,51 @@ ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg)
 
 int urnet__call_nonblock(struct urnet__call *c)
 {
+	uint32_t gen, nb;
 	int fl;
 
 	if (!c->flags_known) {
-		fl = fcntl(c->fd, F_GETFL);
-		if (fl < 0)
-			return -errno;
-		c->nonblock = fl & O_NONBLOCK;
+		if (!urnet__fd_mode_get(&c->ent->nonblock, &nb)) {
+			gen = urnet__fd_mode_gen();
+			fl = fcntl(c->fd, F_GETFL);
+			if (fl < 0)
+				return -errno;
+			nb = !!(fl & O_NONBLOCK);
+			urnet__fd_mode_put(&c->ent->nonblock, gen, nb);
+		}
+		c->nonblock = nb;
 		c->flags_known = true;
 	}
 	return c->nonblock;
 }
 
-static int64_t sock_deadline(int fd, int dir)
+/* SO_RCVTIMEO or SO_SNDTIMEO in microseconds; 0: none. */
+static int64_t sock_timeo_us(struct urnet__call *c, int dir)
 {
 	struct timeval tv = { 0, 0 };
 	socklen_t len = sizeof(tv);
 	int opt = dir == URNET__READ ? SO_RCVTIMEO : SO_SNDTIMEO;
+	uint32_t gen, us;
+	int64_t t;
 
+	if (urnet__fd_mode_get(&c->ent->timeo_us[dir], &us))
+		return us;
+	gen = urnet__fd_mode_gen();
 	/* Zero is no timeout; so is one too long for the clock (the kernel's view). */
-	if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) < 0 ||
-	    (tv.tv_sec == 0 && tv.tv_usec == 0) || tv.tv_sec < 0 || tv.tv_sec > (1L << 30))
+	if (getsockopt(c->fd, SOL_SOCKET, opt, &tv, &len) < 0 ||
+	    tv.tv_sec < 0 || tv.tv_sec > (1L << 30))
 		return 0;
-	return urnet_now_ns() + (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+	t = (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+	if (t >= 0 && t <= UINT32_MAX)	/* longer ones are asked for every time */
+		urnet__fd_mode_put(&c->ent->timeo_us[dir], gen, (uint32_t)t);
+	return t;
+}
+
+static int64_t sock_deadline(struct urnet__call *c, int dir)
+{
+	int64_t us = sock_timeo_us(c, dir);
+
+	return us > 0 ? urnet_now_ns() + us * 1000 : 0;
 }
 
 int urnet__call_prepare(struct urnet__call *c, int dir)
@@ -143,7 +167,7 @@ int urnet__call_prepare(struct urnet__call *c, int dir)
 			return -err;
 		}
 	}
-	c->deadline[dir] = sock_deadline(c->fd, dir);
+	c->deadline[dir] = sock_deadline(c, dir);
 	c->prepared[dir] = true;
 	errno = saved;
 	return 0;

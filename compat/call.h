@@ -29,6 +29,7 @@ struct urnet__call {
 	bool prepared[2];
 	bool nonblock;
 	bool flags_known;
+	bool plain;		/* the message is one buffer of ours: recv/send do */
 	int64_t deadline[2];
 	void *stack_hi;		/* frame of urnet__call_run (sanitizer builds) */
 };

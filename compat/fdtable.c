@@ -172,6 +172,10 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
 		k = URNET__FDK_STREAM;
 	errno = saved;
+	/* A new file: nothing learnt of the old one's mode applies. */
+	atomic_store_explicit(&e->nonblock, 0, memory_order_relaxed);
+	atomic_store_explicit(&e->timeo_us[0], 0, memory_order_relaxed);
+	atomic_store_explicit(&e->timeo_us[1], 0, memory_order_relaxed);
 	atomic_store_explicit(&e->dev, st.st_dev, memory_order_relaxed);
 	atomic_store_explicit(&e->ino, st.st_ino, memory_order_relaxed);
 	atomic_store_explicit(&e->kind, k, memory_order_release);

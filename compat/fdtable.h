@@ -31,6 +31,9 @@ struct urnet__fdent {
 	struct urnet__ready *_Atomic ready;
 	struct urnet__ready *_Atomic zombie;	/* ready of a file closed behind our back */
 	_Atomic uint64_t dev, ino;	/* identity of the file the kind was learnt on */
+	/* fdmode.h cache words: O_NONBLOCK, and SO_RCVTIMEO/SO_SNDTIMEO in us. */
+	_Atomic uint64_t nonblock;
+	_Atomic uint64_t timeo_us[2];
 };
 
 /*

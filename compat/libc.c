@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -121,6 +122,33 @@ static int raw_close_range(unsigned first, unsigned last, int flags)
 	return (int)syscall(SYS_close_range, first, last, flags);
 }
 
+static int raw_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+static int raw_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
+static int raw_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
+}
+
 static const struct urnet__libc raw_table = {
 	.accept = raw_accept, .accept4 = raw_accept4, .connect = raw_connect,
 	.recv = raw_recv, .recvfrom = raw_recvfrom, .recvmsg = raw_recvmsg,
@@ -129,6 +157,8 @@ static const struct urnet__libc raw_table = {
 	.writev = raw_writev, .shutdown = raw_shutdown, .close = raw_close,
 	.dup2 = raw_dup2, .dup3 = raw_dup3, .socket = raw_socket,
 	.socketpair = raw_socketpair, .close_range = raw_close_range,
+	.fcntl = raw_fcntl, .fcntl64 = raw_fcntl, .ioctl = raw_ioctl,
+	.setsockopt = raw_setsockopt,
 };
 
 static struct urnet__libc resolved;
@@ -170,6 +200,10 @@ const struct urnet__libc *urnet__libc_get(void)
 	RESOLVE(socket);
 	RESOLVE(socketpair);
 	RESOLVE(close_range);
+	RESOLVE(fcntl);
+	RESOLVE(fcntl64);
+	RESOLVE(ioctl);
+	RESOLVE(setsockopt);
 	atomic_store_explicit(&urnet__libc_ptr, &resolved, memory_order_release);
 	atomic_store(&state, 2);
 	errno = saved;

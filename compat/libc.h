@@ -39,6 +39,10 @@ struct urnet__libc {
 	int (*socket)(int, int, int);
 	int (*socketpair)(int, int, int, int *);
 	int (*close_range)(unsigned, unsigned, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
 };
 
 /* The table; resolved on first use.  Never NULL entries. */

@@ -14,10 +14,14 @@
 
 #undef _FORTIFY_SOURCE
 
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fdmode.h"
 #include "fdtable.h"
 #include "urnet_compat.h"
 
@@ -115,6 +119,54 @@ EXPORT int dup2(int oldfd, int newfd)
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	return urnet_dup3(oldfd, newfd, flags);
+}
+
+/*
+ * Calls that change what a wait must know (O_NONBLOCK, SO_*TIMEO): seeing
+ * all of them is what lets the module cache those per fd (fdmode.h).  The
+ * argument is read as a pointer, as the C library itself does.
+ */
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return urnet__fcntl(fd, cmd, arg, false);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return urnet__fcntl(fd, cmd, arg, true);
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return urnet__ioctl(fd, req, arg);
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return urnet__setsockopt(fd, level, name, val, len);
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	urnet__fd_mode_cache_enable();
 }
 
 /* New numbers, and numbers closed in bulk: the fd table must hear of them. */

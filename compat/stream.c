@@ -30,17 +30,32 @@
 /* Calls the kernel never makes wait: libc's answer is the answer. */
 #define NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
 
-static ssize_t try_recvmsg(int fd, struct msghdr *m, int flags)
+/*
+ * A message of our own making (one buffer, no address, no control data)
+ * goes through recv/send, which the kernel serves without copying in a
+ * msghdr and importing an iovec.
+ */
+static ssize_t try_recvmsg(const struct urnet__call *c, struct msghdr *m, int flags)
 {
-	ssize_t n = urnet__libc()->recvmsg(fd, m, flags | MSG_DONTWAIT);
+	ssize_t n;
 
+	if (c->plain && m->msg_iovlen == 1)
+		n = urnet__libc()->recv(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
+					flags | MSG_DONTWAIT);
+	else
+		n = urnet__libc()->recvmsg(c->fd, m, flags | MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t try_sendmsg(int fd, const struct msghdr *m, int flags)
+static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, int flags)
 {
-	ssize_t n = urnet__libc()->sendmsg(fd, m, flags | MSG_DONTWAIT);
+	ssize_t n;
 
+	if (c->plain && m->msg_iovlen == 1)
+		n = urnet__libc()->send(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
+					flags | MSG_DONTWAIT);
+	else
+		n = urnet__libc()->sendmsg(c->fd, m, flags | MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
 }
 
@@ -87,9 +102,9 @@ static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int fla
 	}
 	for (;;) {
 		if (dir == URNET__READ)
-			n = try_recvmsg(c->fd, m, flags);
+			n = try_recvmsg(c, m, flags);
 		else
-			n = try_sendmsg(c->fd, m, flags);
+			n = try_sendmsg(c, m, flags);
 		if (n == -ENOTSOCK) {
 			urnet__fd_revalidate(c->ent, c->fd);
 			return URNET__PASS;
@@ -132,7 +147,7 @@ static ssize_t peek_blocking(struct urnet__call *c, void *arg)
 static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags, size_t want)
 {
 	struct peek_args a = { m, flags };
-	ssize_t n = try_recvmsg(c->fd, m, flags & ~MSG_WAITALL);
+	ssize_t n = try_recvmsg(c, m, flags & ~MSG_WAITALL);
 	int nb;
 
 	if (n == -ENOTSOCK)
@@ -233,12 +248,14 @@ static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int
 struct msg_args {
 	struct msghdr *m;
 	int flags;
+	bool plain;	/* m is ours: one buffer, no address or control data */
 };
 
 static ssize_t run_recvmsg(struct urnet__call *c, void *arg)
 {
 	struct msg_args *a = arg;
 
+	c->plain = a->plain;
 	return stream_recvmsg(c, a->m, a->flags);
 }
 
@@ -246,19 +263,20 @@ static ssize_t run_sendmsg(struct urnet__call *c, void *arg)
 {
 	struct msg_args *a = arg;
 
+	c->plain = a->plain;
 	return stream_sendmsg(c, a->m, a->flags);
 }
 
-static ssize_t do_recvmsg(int fd, struct msghdr *m, int flags)
+static ssize_t do_recvmsg(int fd, struct msghdr *m, int flags, bool plain)
 {
-	struct msg_args a = { m, flags };
+	struct msg_args a = { m, flags, plain };
 
 	return urnet__call_run(fd, run_recvmsg, &a);
 }
 
-static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags)
+static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags, bool plain)
 {
-	struct msg_args a = { (struct msghdr *)m, flags };
+	struct msg_args a = { (struct msghdr *)m, flags, plain };
 
 	return urnet__call_run(fd, run_sendmsg, &a);
 }
@@ -282,14 +300,14 @@ ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	if ((flags & NEVER_WAITS) || !msg)
 		return urnet__libc()->recvmsg(fd, msg, flags);
-	return OR_LIBC(do_recvmsg(fd, msg, flags), urnet__libc()->recvmsg(fd, msg, flags));
+	return OR_LIBC(do_recvmsg(fd, msg, flags, false), urnet__libc()->recvmsg(fd, msg, flags));
 }
 
 ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if ((flags & NEVER_WAITS) || !msg)
 		return urnet__libc()->sendmsg(fd, msg, flags);
-	return OR_LIBC(do_sendmsg(fd, msg, flags), urnet__libc()->sendmsg(fd, msg, flags));
+	return OR_LIBC(do_sendmsg(fd, msg, flags, false), urnet__libc()->sendmsg(fd, msg, flags));
 }
 
 ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
@@ -305,7 +323,7 @@ ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr
 		m.msg_name = addr;
 		m.msg_namelen = *addrlen;
 	}
-	n = do_recvmsg(fd, &m, flags);
+	n = do_recvmsg(fd, &m, flags, !m.msg_name);
 	if (n == URNET__PASS)
 		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
 	if (n >= 0 && addr && addrlen)
@@ -320,7 +338,7 @@ ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
 
 	if (flags & NEVER_WAITS)
 		return urnet__libc()->recv(fd, buf, len, flags);
-	return OR_LIBC(do_recvmsg(fd, &m, flags), urnet__libc()->recv(fd, buf, len, flags));
+	return OR_LIBC(do_recvmsg(fd, &m, flags, true), urnet__libc()->recv(fd, buf, len, flags));
 }
 
 ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
@@ -332,7 +350,7 @@ ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 
 	if (flags & NEVER_WAITS)
 		return urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen);
-	return OR_LIBC(do_sendmsg(fd, &m, flags),
+	return OR_LIBC(do_sendmsg(fd, &m, flags, !addr),
 		       urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen));
 }
 
@@ -343,7 +361,7 @@ ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 
 	if (flags & NEVER_WAITS)
 		return urnet__libc()->send(fd, buf, len, flags);
-	return OR_LIBC(do_sendmsg(fd, &m, flags), urnet__libc()->send(fd, buf, len, flags));
+	return OR_LIBC(do_sendmsg(fd, &m, flags, true), urnet__libc()->send(fd, buf, len, flags));
 }
 
 ssize_t urnet_read(int fd, void *buf, size_t len)
@@ -351,7 +369,7 @@ ssize_t urnet_read(int fd, void *buf, size_t len)
 	struct iovec v = { buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	return OR_LIBC(do_recvmsg(fd, &m, 0), urnet__libc()->read(fd, buf, len));
+	return OR_LIBC(do_recvmsg(fd, &m, 0, true), urnet__libc()->read(fd, buf, len));
 }
 
 ssize_t urnet_write(int fd, const void *buf, size_t len)
@@ -359,7 +377,7 @@ ssize_t urnet_write(int fd, const void *buf, size_t len)
 	struct iovec v = { (void *)buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	return OR_LIBC(do_sendmsg(fd, &m, 0), urnet__libc()->write(fd, buf, len));
+	return OR_LIBC(do_sendmsg(fd, &m, 0, true), urnet__libc()->write(fd, buf, len));
 }
 
 ssize_t urnet_readv(int fd, const struct iovec *iov, int iovcnt)
@@ -368,7 +386,7 @@ ssize_t urnet_readv(int fd, const struct iovec *iov, int iovcnt)
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return urnet__libc()->readv(fd, iov, iovcnt);
-	return OR_LIBC(do_recvmsg(fd, &m, 0), urnet__libc()->readv(fd, iov, iovcnt));
+	return OR_LIBC(do_recvmsg(fd, &m, 0, false), urnet__libc()->readv(fd, iov, iovcnt));
 }
 
 ssize_t urnet_writev(int fd, const struct iovec *iov, int iovcnt)
@@ -377,5 +395,5 @@ ssize_t urnet_writev(int fd, const struct iovec *iov, int iovcnt)
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return urnet__libc()->writev(fd, iov, iovcnt);
-	return OR_LIBC(do_sendmsg(fd, &m, 0), urnet__libc()->writev(fd, iov, iovcnt));
+	return OR_LIBC(do_sendmsg(fd, &m, 0, false), urnet__libc()->writev(fd, iov, iovcnt));
 }

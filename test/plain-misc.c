@@ -11,6 +11,9 @@
  *   plain-misc close-range  the same with close_range()
  *   plain-misc exec-check  only the fds open when "fork" started survived
  *                        the exec; a blocked recv works
+ *   plain-misc modes     O_NONBLOCK and SO_RCVTIMEO changed between waits
+ *                        (fcntl, fcntl64 and ioctl through a dup, setsockopt)
+ *                        take effect at once
  * Exit 0 on success; every failure says what went wrong on stderr.
  */
 #define _GNU_SOURCE
@@ -18,6 +21,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -284,10 +290,86 @@ static int close_case(bool range)
 	return 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_rcvtimeo(int fd, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0, "SO_RCVTIMEO");
+}
+
+/* recv on c fails with EAGAIN, after at least min_ms. */
+static void expect_eagain(int c, int min_ms, const char *what)
+{
+	int64_t t0 = now_ms();
+	char buf[8];
+
+	CHECK(recv(c, buf, sizeof(buf), 0) == -1 && errno == EAGAIN, what);
+	CHECK(now_ms() - t0 >= min_ms, what);
+}
+
+/* recv on c sleeps until the peer s sends: the fd is blocking again. */
+static void expect_blocking(int c, int s, const char *what)
+{
+	struct poke p = { .tid = (pid_t)syscall(SYS_gettid), .th = pthread_self(), .fd = s };
+	pthread_t th;
+	char buf[8];
+
+	CHECK(pthread_create(&th, NULL, poke_main, &p) == 0, "pthread_create");
+	CHECK(recv(c, buf, sizeof(buf), 0) == 4 && !memcmp(buf, "ping", 4), what);
+	pthread_join(th, NULL);
+}
+
+/*
+ * What a wait learnt of the fd's mode must not outlive a change of it.
+ * A stale O_NONBLOCK or timeout shows as a recv that sleeps 30 s where it
+ * should fail at once (the script's timeout), or that fails where it
+ * should sleep.
+ */
+static int modes_case(void)
+{
+	int c, s, d, on = 1, off = 0;
+
+	tcp_pair(&c, &s);
+	d = dup(c);
+	CHECK(d >= 0, "dup");
+	set_rcvtimeo(c, 100);
+	expect_eagain(c, 90, "SO_RCVTIMEO 100 ms");
+	set_rcvtimeo(c, 400);
+	expect_eagain(c, 390, "SO_RCVTIMEO raised to 400 ms");
+	set_rcvtimeo(c, 30000);
+	expect_blocking(c, s, "blocking with SO_RCVTIMEO 30 s");
+	CHECK(fcntl(d, F_SETFL, O_NONBLOCK) == 0, "fcntl O_NONBLOCK");
+	expect_eagain(c, 0, "O_NONBLOCK set through a dup");
+	CHECK(fcntl(d, F_SETFL, 0) == 0, "fcntl clear O_NONBLOCK");
+	expect_blocking(c, s, "O_NONBLOCK cleared through a dup");
+	CHECK(fcntl64(d, F_SETFL, O_NONBLOCK) == 0, "fcntl64 O_NONBLOCK");
+	expect_eagain(c, 0, "O_NONBLOCK set with fcntl64");
+	CHECK(fcntl64(d, F_SETFL, 0) == 0, "fcntl64 clear O_NONBLOCK");
+	expect_blocking(c, s, "O_NONBLOCK cleared with fcntl64");
+	CHECK(ioctl(d, FIONBIO, &on) == 0, "FIONBIO on");
+	expect_eagain(c, 0, "FIONBIO on");
+	CHECK(ioctl(d, FIONBIO, &off) == 0, "FIONBIO off");
+	expect_blocking(c, s, "FIONBIO off");
+	set_rcvtimeo(d, 100);
+	expect_eagain(c, 90, "SO_RCVTIMEO lowered through a dup");
+	close(d);
+	close(c);
+	close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|fork|exec-check\n");
+		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|fork|modes|exec-check\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -301,6 +383,8 @@ int main(int argc, char **argv)
 		return close_case(true);
 	if (!strcmp(mode, "fork"))
 		return fork_case(argv[0]);
+	if (!strcmp(mode, "modes"))
+		return modes_case();
 	if (!strcmp(mode, "exec-check")) {
 		const char *fds = getenv("PLAIN_MISC_FDS");
 
