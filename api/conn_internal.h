@@ -71,9 +71,6 @@ struct urnet_conn {
 	_Atomic uint32_t closed;
 	_Atomic int64_t deadline[2];	/* per enum urnet__dir; 0 = none */
 	pthread_mutex_t io_lock[2];	/* one reader and one writer at a time */
-	/* Under io_lock[URNET__READ]: the last read came back short. */
-	bool read_drained;
-	uint32_t drained_snap;		/* the readiness snapshot taken before it */
 	int fd;
 	pthread_mutex_t addr_lock;	/* first formatting of the caches below */
 	struct urnet__addr_cache local, remote;

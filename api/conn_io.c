@@ -41,15 +41,12 @@ static ssize_t io_loop(urnet_conn *c, const struct io_req *q)
 {
 	struct urnet__ready *r = &c->ready;
 	int dir = q->dir;
-	/* The last read drained the socket: sleep first (see urnet__ready_read_may_skip). */
-	bool skip = false;
+	uint32_t drained_snap = 0;
+	/* The last read drained the socket: sleep first (urnet__ready_take_drained). */
+	bool skip = dir == URNET__READ && urnet__ready_take_drained(r, &drained_snap);
 
-	if (dir == URNET__READ) {
-		skip = c->read_drained && urnet__ready_read_may_skip(r);
-		c->read_drained = false;
-	}
 	for (;;) {
-		uint32_t snap = skip ? c->drained_snap : urnet__ready_snapshot(r, dir);
+		uint32_t snap = skip ? drained_snap : urnet__ready_snapshot(r, dir);
 		int64_t deadline = atomic_load(&c->deadline[dir]);
 		ssize_t n;
 		int ret;
@@ -61,10 +58,8 @@ static ssize_t io_loop(urnet_conn *c, const struct io_req *q)
 		if (!skip) {
 			n = io_try(c->fd, q);
 			if (n >= 0) {
-				if (dir == URNET__READ && n > 0 && (size_t)n < q->want) {
-					c->read_drained = true;
-					c->drained_snap = snap;
-				}
+				if (dir == URNET__READ && n > 0 && (size_t)n < q->want)
+					urnet__ready_note_drained(r, snap);
 				return n;
 			}
 			if (errno == EINTR)

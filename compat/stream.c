@@ -89,7 +89,9 @@ static void iov_advance(struct iovec **iov, size_t *cnt, size_t n)
  */
 static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int flags)
 {
-	bool have_snap = false;
+	/* A read that takes data out of the queue (urnet__ready_take_drained). */
+	bool drains = dir == URNET__READ && !(flags & (MSG_PEEK | MSG_OOB));
+	bool have_snap = false, skip = false;
 	uint32_t snap = 0;
 	ssize_t n;
 	int err;
@@ -97,14 +99,27 @@ static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int fla
 	if (!c->ready)
 		c->ready = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
 	if (c->ready) {
-		snap = urnet__ready_snapshot(c->ready, dir);
+		/* The last read drained the socket: sleep first, if this call may. */
+		skip = drains && urnet__ready_take_drained(c->ready, &snap) &&
+		       urnet__call_prepare(c, dir) == 0;
+		if (!skip)
+			snap = urnet__ready_snapshot(c->ready, dir);
 		have_snap = true;
 	}
 	for (;;) {
+		if (skip) {
+			skip = false;
+			err = urnet__call_wait(c, dir, snap);
+			if (err)
+				return err;
+			snap = urnet__ready_snapshot(c->ready, dir);
+		}
 		if (dir == URNET__READ)
 			n = try_recvmsg(c, m, flags);
 		else
 			n = try_sendmsg(c, m, flags);
+		if (n > 0 && drains && have_snap && (size_t)n < iov_total(m->msg_iov, m->msg_iovlen))
+			urnet__ready_note_drained(c->ready, snap);
 		if (n == -ENOTSOCK) {
 			urnet__fd_revalidate(c->ent, c->fd);
 			return URNET__PASS;

@@ -36,6 +36,7 @@ struct urnet__ready {
 	_Atomic uint32_t closing;
 	_Atomic uint32_t retired;	/* futex word for urnet__ready_destroy() */
 	_Atomic uint32_t read_ended;	/* a poll reported EOF, hang-up or error */
+	_Atomic uint64_t drained;	/* 1 << 32 | snapshot: see urnet__ready_take_drained */
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
 	struct urnet__qnode arm_node[2];
 	struct urnet__qnode retire_node;
@@ -64,11 +65,23 @@ static inline uint32_t urnet__ready_snapshot(struct urnet__ready *r, int dir)
  * go straight to sleep on the snapshot taken before it, saving the syscall
  * that would say EAGAIN: every later arrival bumps the counter.  Not so once
  * a poll reported the end of the stream or an error: those are reported
- * once and stay, so the next read must try.
+ * once and stay, so the next read must try.  Any reader may use the note of
+ * another: an older snapshot only wakes it sooner.
  */
-static inline bool urnet__ready_read_may_skip(struct urnet__ready *r)
+static inline void urnet__ready_note_drained(struct urnet__ready *r, uint32_t snap)
 {
-	return !atomic_load_explicit(&r->read_ended, memory_order_seq_cst);
+	atomic_store_explicit(&r->drained, 1ull << 32 | snap, memory_order_relaxed);
+}
+
+/* The snapshot a read may sleep on without trying first, if any (used up). */
+static inline bool urnet__ready_take_drained(struct urnet__ready *r, uint32_t *snap)
+{
+	uint64_t d = atomic_exchange_explicit(&r->drained, 0, memory_order_relaxed);
+
+	if (!(d >> 32) || atomic_load_explicit(&r->read_ended, memory_order_seq_cst))
+		return false;
+	*snap = (uint32_t)d;
+	return true;
 }
 
 /*
