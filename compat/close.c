@@ -63,15 +63,29 @@ int urnet_dup3(int oldfd, int newfd, int flags)
 	return dup_common(&a);
 }
 
+struct range_args {
+	unsigned first, last;
+	int flags;
+};
+
+static int do_close_range(void *arg)
+{
+	struct range_args *a = arg;
+
+	return urnet__libc()->close_range(a->first, a->last, a->flags);
+}
+
 int urnet__close_range(unsigned first, unsigned last, int flags)
 {
+	struct range_args a = { first, last, flags };
+
 	/*
 	 * CLOSE_RANGE_CLOEXEC closes nothing now; CLOSE_RANGE_UNSHARE closes
 	 * in a private copy of the table that no other thread waits on.
 	 */
 	if (flags == 0 && first <= last)
-		urnet__fd_close_each(first, last, do_close);
-	return urnet__libc()->close_range(first, last, flags);
+		return urnet__fd_close_range(first, last, do_close, do_close_range, &a);
+	return do_close_range(&a);
 }
 
 int urnet__socket(int domain, int type, int protocol)

@@ -32,6 +32,15 @@
 
 static struct urnet__fdent *_Atomic chunks[NCHUNKS];
 
+/*
+ * A bulk close (close_range, closefrom) in progress.  Most numbers of its
+ * range have no entry, or an idle one, so the range itself is the guard:
+ * a call entering a number in it steps back until the kernel is done.
+ */
+static pthread_mutex_t bulk_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint32_t bulk_seq;	/* odd while one runs; futex word */
+static _Atomic unsigned bulk_first, bulk_last;
+
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
 {
 	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -73,10 +82,17 @@ static void wait_close_done(struct urnet__fdent *e, uint32_t s)
 	futex_wait(&e->state, s | FD_ENTWAIT);
 }
 
+/* fd is in the range of a running bulk close; *seq: the futex word's value. */
+static bool in_bulk_close(unsigned fd, uint32_t *seq)
+{
+	*seq = atomic_load(&bulk_seq);
+	return (*seq & 1) && fd >= atomic_load(&bulk_first) && fd <= atomic_load(&bulk_last);
+}
+
 struct urnet__fdent *urnet__fd_enter(int fd)
 {
 	struct urnet__fdent *e = slot(fd, true);
-	uint32_t s;
+	uint32_t s, seq;
 
 	if (!e)
 		return NULL;
@@ -87,8 +103,14 @@ struct urnet__fdent *urnet__fd_enter(int fd)
 			s = atomic_load(&e->state);
 			continue;
 		}
-		if (atomic_compare_exchange_weak(&e->state, &s, s + 1))
+		if (!atomic_compare_exchange_weak(&e->state, &s, s + 1))
+			continue;
+		/* Counted first, then the check: the bulk closer either sees us or we it. */
+		if (!in_bulk_close((unsigned)fd, &seq))
 			return e;
+		urnet__fd_leave(e);
+		futex_wait(&bulk_seq, seq);
+		s = atomic_load(&e->state);
 	}
 }
 
@@ -276,10 +298,16 @@ int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 	return ret;
 }
 
-void urnet__fd_close_each(unsigned first, unsigned last, int (*release)(void *))
+int urnet__fd_close_range(unsigned first, unsigned last, int (*release)(void *),
+			  int (*release_all)(void *), void *arg)
 {
 	unsigned fd, end = CHUNK_SIZE * NCHUNKS - 1;
+	int ret, err;
 
+	pthread_mutex_lock(&bulk_lock);
+	atomic_store(&bulk_first, first);
+	atomic_store(&bulk_last, last);
+	atomic_fetch_add(&bulk_seq, 1);
 	if (last < end)
 		end = last;
 	for (fd = first; fd <= end; fd++) {
@@ -297,6 +325,13 @@ void urnet__fd_close_each(unsigned first, unsigned last, int (*release)(void *))
 		else
 			atomic_store(&e->kind, URNET__FDK_UNKNOWN);
 	}
+	ret = release_all(arg);
+	err = errno;
+	atomic_fetch_add(&bulk_seq, 1);
+	futex_wake_all(&bulk_seq);
+	pthread_mutex_unlock(&bulk_lock);
+	errno = err;
+	return ret;
 }
 
 /* The parent's engine does not run in a forked child: drop without destroy. */
@@ -313,6 +348,9 @@ void urnet__fdtable_after_fork(void)
 {
 	unsigned i, j;
 
+	/* A bulk close another thread of the parent was running is not ours. */
+	atomic_store(&bulk_seq, 0);
+	pthread_mutex_init(&bulk_lock, NULL);
 	for (i = 0; i < NCHUNKS; i++) {
 		struct urnet__fdent *c = atomic_load(&chunks[i]);
 

@@ -69,12 +69,15 @@ URNET__HIDDEN void urnet__fd_fresh(int fd);
 URNET__HIDDEN int urnet__fd_close(int fd, int (*release)(void *), void *arg);
 
 /*
- * Before the kernel closes [first, last] in one go: every number in the
- * range the engine knows goes through urnet__fd_close(fd, release, &fd);
- * the others only forget their cached kind.
+ * Close [first, last] in one go with release_all(arg) (close_range): every
+ * number in the range the engine knows goes through
+ * urnet__fd_close(fd, release, &fd) first, the others forget their cached
+ * kind, and no call enters a number of the range until release_all has
+ * returned.  Returns what release_all returned, errno preserved from it.
  */
-URNET__HIDDEN void urnet__fd_close_each(unsigned first, unsigned last,
-					int (*release)(void *));
+URNET__HIDDEN int urnet__fd_close_range(unsigned first, unsigned last,
+					int (*release)(void *),
+					int (*release_all)(void *), void *arg);
 
 /* The interposer's extra entry points (compat/close.c). */
 URNET__HIDDEN int urnet__close_range(unsigned first, unsigned last, int flags);

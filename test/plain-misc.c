@@ -11,6 +11,9 @@
  *   plain-misc close-range  the same with close_range()
  *   plain-misc exec-check  only the fds open when "fork" started survived
  *                        the exec; a blocked recv works
+ *   plain-misc close-range-race  close_range() racing a recv that is just
+ *                        starting on a number urnet has not served before:
+ *                        the recv returns, the peer sees EOF
  *   plain-misc modes     O_NONBLOCK and SO_RCVTIMEO changed between waits
  *                        (fcntl, fcntl64 and ioctl through a dup, setsockopt)
  *                        take effect at once
@@ -24,6 +27,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -32,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -290,6 +295,82 @@ static int close_case(bool range)
 	return 0;
 }
 
+struct starter {
+	int fd;
+	_Atomic int go;
+	ssize_t ret;
+	int err;
+};
+
+static void *starter_main(void *arg)
+{
+	struct starter *st = arg;
+	char buf[8];
+
+	while (!atomic_load(&st->go))
+		;
+	st->ret = recv(st->fd, buf, sizeof(buf), 0);
+	st->err = errno;
+	return NULL;
+}
+
+/*
+ * Each round a fresh number, idle in urnet's table, and a thread starting
+ * a recv on it while close_range() closes it.  Whichever comes first, the
+ * recv must return (EBADF) and the file must really be released; a recv
+ * that slipped in between urnet's bookkeeping and the kernel's close would
+ * sleep forever on a poll holding the file open.
+ */
+static int close_range_race_case(void)
+{
+	struct rlimit rl;
+	int chunks = 0, any;
+
+	/*
+	 * urnet's table grows in chunks of 1,024 numbers on first touch; with
+	 * many of them a bulk close takes long enough for the race to happen.
+	 */
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0, "getrlimit");
+	rl.rlim_cur = rl.rlim_max < 65536 + 1 ? rl.rlim_max : 65536 + 1;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
+	any = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(any >= 0, "socket");
+	for (int k = 1; (rlim_t)k * 1024 < rl.rlim_cur; k++, chunks++)
+		CHECK(close(dup2(any, k * 1024)) == 0, "dup2 + close");
+	close(any);
+	for (int round = 0; round < 300; round++) {
+		struct starter st = { 0 };
+		struct timespec until;
+		struct timeval tv = { 10, 0 };
+		pthread_t th;
+		char buf[8];
+		int c, s, h;
+
+		tcp_pair(&c, &s);
+		h = fcntl(c, F_DUPFD_CLOEXEC, 1000);
+		CHECK(h >= 1000, "F_DUPFD");
+		CHECK(close(c) == 0, "close");
+		st.fd = h;
+		CHECK(pthread_create(&th, NULL, starter_main, &st) == 0, "pthread_create");
+		atomic_store(&st.go, 1);
+		for (int spin = 0; spin < round % 64; spin++)
+			sched_yield();
+		CHECK(close_range((unsigned)h, ~0u, 0) == 0, "close_range");
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		errno = pthread_timedjoin_np(th, NULL, &until);
+		CHECK(errno == 0, "a recv racing close_range never returned");
+		errno = st.err;
+		CHECK(st.ret == -1 && st.err == EBADF, "the racing recv did not fail with EBADF");
+		CHECK(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0, "SO_RCVTIMEO");
+		CHECK(recv(s, buf, sizeof(buf), 0) == 0, "peer EOF after close_range");
+		close(s);
+	}
+	fprintf(stderr, "plain-misc: close-range-race: 300 rounds over %d extra table chunks\n",
+		chunks);
+	return 0;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -369,7 +450,7 @@ static int modes_case(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|fork|modes|exec-check\n");
+		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|close-range-race|fork|modes|exec-check\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -385,6 +466,8 @@ int main(int argc, char **argv)
 		return fork_case(argv[0]);
 	if (!strcmp(mode, "modes"))
 		return modes_case();
+	if (!strcmp(mode, "close-range-race"))
+		return close_range_race_case();
 	if (!strcmp(mode, "exec-check")) {
 		const char *fds = getenv("PLAIN_MISC_FDS");
 

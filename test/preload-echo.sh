@@ -27,13 +27,13 @@ for backend in io_uring syscall; do
 	engine_worked "$tmp/client.err" "echo client"
 	grep -q "backend=$backend" "$tmp/server.err" || fail "server did not run on $backend"
 
-	modes="eintr restart close close-range fork modes"
+	modes="eintr restart close close-range close-range-race fork modes"
 	case $runtime in
 	*tsan*)
 		# ThreadSanitizer runs a handler only at the thread's next libc
 		# call and cannot start threads in a forked child.
 		echo "(ThreadSanitizer build: restart and fork cases not run)"
-		modes="eintr close close-range modes" ;;
+		modes="eintr close close-range close-range-race modes" ;;
 	esac
 	for m in $modes; do
 		timeout 60 $URUN "$B/test/plain-misc" "$m" 2>"$tmp/misc.err" ||
