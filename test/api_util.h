@@ -141,24 +141,10 @@ static inline void *api_blocker_main(void *arg)
  */
 static inline void api_blocker_launch(struct api_blocker *b, bool may_finish)
 {
-	pid_t tid;
-	int streak = 0;
-
 	atomic_store(&b->tid, 0);
 	atomic_store(&b->done, false);
 	ck_assert_int_eq(pthread_create(&b->th, NULL, api_blocker_main, b), 0);
-	for (int i = 0; i < 10000 && !atomic_load(&b->tid); i++)
-		usleep(1000);
-	tid = atomic_load(&b->tid);
-	ck_assert_int_ne(tid, 0);
-	for (int i = 0; i < 10000 && streak < 3; i++) {
-		if (may_finish && atomic_load(&b->done))
-			return;
-		streak = test_thread_state(tid) == 'S' ? streak + 1 : 0;
-		if (streak < 3)
-			usleep(1000);
-	}
-	ck_assert_msg(streak >= 3 || (may_finish && atomic_load(&b->done)), "thread never blocked");
+	ck_assert_msg(test_wait_blocked(&b->tid, &b->done, may_finish), "thread never blocked");
 	ck_assert(may_finish || !atomic_load(&b->done));
 }
 

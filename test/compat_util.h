@@ -222,10 +222,7 @@ static inline void cu_blocker_start(struct cu_blocker *b)
 	atomic_store(&b->tid, 0);
 	atomic_store(&b->done, false);
 	ck_assert_int_eq(pthread_create(&b->th, NULL, cu_blocker_main, b), 0);
-	for (int i = 0; i < 10000 && !atomic_load(&b->tid); i++)
-		usleep(1000);
-	ck_assert_int_ne(atomic_load(&b->tid), 0);
-	ck_assert_msg(test_wait_sleeping(atomic_load(&b->tid)), "thread never blocked");
+	ck_assert_msg(test_wait_blocked(&b->tid, &b->done, false), "thread never blocked");
 	ck_assert(!atomic_load(&b->done));
 }
 

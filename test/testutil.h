@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,20 +54,40 @@ static inline char test_thread_state(pid_t tid)
 }
 
 /*
- * Wait (up to 10 s) until thread tid sleeps in the kernel: a few samples
- * in a row so that a passing page fault or lock does not count.
+ * Wait until thread tid sleeps inside its call (up to 10 s), or, with
+ * may_finish, until *done says the call already returned.  The suites'
+ * blocker threads publish tid and done; false if neither happened.
  */
-static inline bool test_wait_sleeping(pid_t tid)
+static inline bool test_wait_blocked(_Atomic pid_t *tid, _Atomic bool *done, bool may_finish)
 {
 	int streak = 0;
+	pid_t t = 0;
 
+	for (int i = 0; i < 10000 && !(t = atomic_load(tid)); i++)
+		usleep(1000);
+	if (!t)
+		return false;
 	for (int i = 0; i < 10000; i++) {
-		streak = test_thread_state(tid) == 'S' ? streak + 1 : 0;
+		if (may_finish && atomic_load(done))
+			return true;
+		streak = test_thread_state(t) == 'S' ? streak + 1 : 0;
 		if (streak >= 3)
 			return true;
 		usleep(1000);
 	}
 	return false;
+}
+
+/*
+ * Wait (up to 10 s) until thread tid sleeps in the kernel: a few samples
+ * in a row so that a passing page fault or lock does not count.
+ */
+static inline bool test_wait_sleeping(pid_t tid)
+{
+	_Atomic pid_t t = tid;
+	_Atomic bool never = false;
+
+	return test_wait_blocked(&t, &never, false);
 }
 
 static inline int test_run_suite(Suite *s)
