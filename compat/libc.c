@@ -7,7 +7,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -124,24 +123,12 @@ static int raw_close_range(unsigned first, unsigned last, int flags)
 
 static int raw_fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return (int)syscall(SYS_fcntl, fd, cmd, arg);
+	return (int)syscall(SYS_fcntl, fd, cmd, URNET__VA_PTR(cmd));
 }
 
 static int raw_ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return (int)syscall(SYS_ioctl, fd, req, arg);
+	return (int)syscall(SYS_ioctl, fd, req, URNET__VA_PTR(req));
 }
 
 static int raw_setsockopt(int fd, int level, int name, const void *val, socklen_t len)

@@ -11,6 +11,7 @@
 #ifndef URNET_COMPAT_LIBC_H
 #define URNET_COMPAT_LIBC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -44,6 +45,20 @@ struct urnet__libc {
 	int (*ioctl)(int, unsigned long, ...);
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
 };
+
+/*
+ * The optional argument of fcntl() and ioctl(), read as a pointer as the C
+ * library itself does (an int travels in the same register).  Only in the
+ * variadic function itself; last: its last named parameter.
+ */
+#define URNET__VA_PTR(last) ({						\
+	va_list ap_;							\
+	void *arg_;							\
+	va_start(ap_, last);						\
+	arg_ = va_arg(ap_, void *);					\
+	va_end(ap_);							\
+	arg_;								\
+})
 
 /* The table; resolved on first use.  Never NULL entries. */
 URNET__HIDDEN const struct urnet__libc *urnet__libc_get(void);

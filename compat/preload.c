@@ -15,7 +15,6 @@
 #undef _FORTIFY_SOURCE
 
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -23,6 +22,7 @@
 
 #include "fdmode.h"
 #include "fdtable.h"
+#include "libc.h"
 #include "urnet_compat.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -123,40 +123,21 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 
 /*
  * Calls that change what a wait must know (O_NONBLOCK, SO_*TIMEO): seeing
- * all of them is what lets the module cache those per fd (fdmode.h).  The
- * argument is read as a pointer, as the C library itself does.
+ * all of them is what lets the module cache those per fd (fdmode.h).
  */
 EXPORT int fcntl(int fd, int cmd, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return urnet__fcntl(fd, cmd, arg, false);
+	return urnet__fcntl(fd, cmd, URNET__VA_PTR(cmd), false);
 }
 
 EXPORT int fcntl64(int fd, int cmd, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return urnet__fcntl(fd, cmd, arg, true);
+	return urnet__fcntl(fd, cmd, URNET__VA_PTR(cmd), true);
 }
 
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return urnet__ioctl(fd, req, arg);
+	return urnet__ioctl(fd, req, URNET__VA_PTR(req));
 }
 
 EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
