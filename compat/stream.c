@@ -33,13 +33,20 @@
 /*
  * A message of our own making (one buffer, no address, no control data)
  * goes through recv/send, which the kernel serves without copying in a
- * msghdr and importing an iovec.
+ * msghdr and importing an iovec.  Lengths past INT_MAX, which the kernel
+ * cuts down anyway, keep to recvmsg/sendmsg: memory checkers such as
+ * valgrind try to check the whole of a recv/send buffer.
  */
+static bool plain_msg(const struct urnet__call *c, const struct msghdr *m)
+{
+	return c->plain && m->msg_iovlen == 1 && m->msg_iov->iov_len <= INT_MAX;
+}
+
 static ssize_t try_recvmsg(const struct urnet__call *c, struct msghdr *m, int flags)
 {
 	ssize_t n;
 
-	if (c->plain && m->msg_iovlen == 1)
+	if (plain_msg(c, m))
 		n = urnet__libc()->recv(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
 					flags | MSG_DONTWAIT);
 	else
@@ -51,7 +58,7 @@ static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, 
 {
 	ssize_t n;
 
-	if (c->plain && m->msg_iovlen == 1)
+	if (plain_msg(c, m))
 		n = urnet__libc()->send(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
 					flags | MSG_DONTWAIT);
 	else
