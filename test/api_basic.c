@@ -216,8 +216,8 @@ static void *sender_main(void *arg)
 	for (size_t done = 0; done < sd->total; done += sd->chunk) {
 		size_t n = sd->total - done < sd->chunk ? sd->total - done : sd->chunk;
 
-		api_fill(buf, n, &state);
-		sd->sum = api_sum(sd->sum, buf, n);
+		test_fill(buf, n, &state);
+		sd->sum = test_sum(sd->sum, buf, n);
 		if (sd->use_writev) {
 			/* 100 pieces of uneven sizes, some empty. */
 			struct iovec iov[100];
@@ -271,11 +271,11 @@ static uint64_t receive(urnet_conn *c, size_t total, bool use_readv)
 			for (int i = 0; i < 3 && left; i++) {
 				size_t k = left < iov[i].iov_len ? left : iov[i].iov_len;
 
-				sum = api_sum(sum, iov[i].iov_base, k);
+				sum = test_sum(sum, iov[i].iov_base, k);
 				left -= k;
 			}
 		} else {
-			sum = api_sum(sum, d, (size_t)n);
+			sum = test_sum(sum, d, (size_t)n);
 		}
 		got += (size_t)n;
 	}
@@ -364,7 +364,7 @@ static void *client_main(void *arg)
 	for (int r = 0; r < 20; r++) {
 		size_t n = (size_t)(cl->id * 37 + r * 101) % sizeof(out) + 1;
 
-		api_fill(out, n, &state);
+		test_fill(out, n, &state);
 		if (urnet_conn_write(c, out, n) != (ssize_t)n || !api_read_full(c, in, n) ||
 		    memcmp(out, in, n)) {
 			urnet_conn_close(c);

@@ -46,32 +46,6 @@ static inline void api_teardown(void)
 
 /* ---------------------------------------------------------------- data */
 
-/* xorshift64*: a reproducible byte stream per seed. */
-static inline void api_fill(unsigned char *buf, size_t len, uint64_t *state)
-{
-	uint64_t x = *state;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		buf[i] = (unsigned char)((x * 0x2545F4914F6CDD1DULL) >> 56);
-	}
-	*state = x;
-}
-
-/* FNV-1a, continued over successive chunks. */
-static inline uint64_t api_sum(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *b = p;
-
-	if (!h)
-		h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 /* Read exactly len bytes; false on EOF or error. */
 static inline bool api_read_full(urnet_conn *c, void *buf, size_t len)
 {

@@ -68,7 +68,7 @@ static void echo_roundtrips(int family)
 	for (int i = 1; i <= 100; i++) {
 		size_t len = (size_t)(i * 47) % sizeof(out) + 1;
 
-		cu_fill(out, len, &seed);
+		test_fill(out, len, &seed);
 		ck_assert_int_eq(urnet_send(fd, out, len, MSG_NOSIGNAL), (ssize_t)len);
 		ck_assert(cu_read_full(fd, in, len));
 		ck_assert_mem_eq(in, out, len);
@@ -130,10 +130,10 @@ static void *big_writer_main(void *arg)
 			v[0].iov_len = want < sizeof(a) ? want : sizeof(a);
 			v[1].iov_len = want - v[0].iov_len;
 		}
-		cu_fill(a, v[0].iov_len, &seed);
-		cu_fill(b, v[1].iov_len, &seed);
-		w->sum = cu_sum(w->sum, a, v[0].iov_len);
-		w->sum = cu_sum(w->sum, b, v[1].iov_len);
+		test_fill(a, v[0].iov_len, &seed);
+		test_fill(b, v[1].iov_len, &seed);
+		w->sum = test_sum(w->sum, a, v[0].iov_len);
+		w->sum = test_sum(w->sum, b, v[1].iov_len);
 		/* A blocking writev queues everything, as the kernel's does. */
 		ck_assert_int_eq(urnet_writev(w->fd, v, 2), (ssize_t)want);
 		sent += want;
@@ -165,7 +165,7 @@ START_TEST(test_big_transfer)
 		for (int i = 0; i < 3 && n > 0; i++) {
 			size_t part = (size_t)n < v[i].iov_len ? (size_t)n : v[i].iov_len;
 
-			sum = cu_sum(sum, buf[i], part);
+			sum = test_sum(sum, buf[i], part);
 			got += part;
 			n -= (ssize_t)part;
 		}
@@ -197,12 +197,12 @@ static void *client_main(void *arg)
 	int fd = cu_dial(cl->addr);
 
 	for (int i = 0; i < 200; i++) {
-		cu_fill(out, sizeof(out), &seed);
-		so = cu_sum(so, out, sizeof(out));
+		test_fill(out, sizeof(out), &seed);
+		so = test_sum(so, out, sizeof(out));
 		if (urnet_write(fd, out, sizeof(out)) != sizeof(out) ||
 		    !cu_read_full(fd, in, sizeof(in)))
 			break;
-		si = cu_sum(si, in, sizeof(in));
+		si = test_sum(si, in, sizeof(in));
 	}
 	cl->ok = so == si && so != 0;
 	urnet_close(fd);

@@ -121,30 +121,6 @@ static inline void cu_small_buffers(int fd)
 
 /* ---------------------------------------------------------------- data */
 
-static inline void cu_fill(unsigned char *buf, size_t len, uint64_t *state)
-{
-	uint64_t x = *state;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		buf[i] = (unsigned char)((x * 0x2545F4914F6CDD1DULL) >> 56);
-	}
-	*state = x;
-}
-
-static inline uint64_t cu_sum(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *b = p;
-
-	if (!h)
-		h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static inline bool cu_read_full(int fd, void *buf, size_t len)
 {
 	size_t done = 0;

@@ -77,7 +77,7 @@ static void roundtrip(urnet_conn *c, urnet_conn *s, size_t len)
 	uint64_t seed = 0x1234 + len;
 
 	ck_assert_uint_le(len, sizeof(out));
-	api_fill(out, len, &seed);
+	test_fill(out, len, &seed);
 	ck_assert_int_eq(urnet_conn_write(c, out, len), (ssize_t)len);
 	ck_assert(api_read_full(s, in, len));
 	ck_assert_int_eq(urnet_conn_write(s, in, len), (ssize_t)len);
@@ -606,7 +606,7 @@ static void *drain_main(void *arg)
 	ssize_t n;
 
 	while ((n = urnet_conn_read(s, buf, sizeof(buf))) > 0)
-		h = api_sum(h, buf, (size_t)n);
+		h = test_sum(h, buf, (size_t)n);
 	return (void *)(uintptr_t)h;
 }
 
@@ -619,7 +619,7 @@ START_TEST(short_sends)
 	uint64_t seed = 77, want;
 
 	ck_assert_ptr_nonnull(buf);
-	api_fill(buf, total, &seed);
+	test_fill(buf, total, &seed);
 	for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
 		struct iovec iov[300];
 		urnet_conn *c, *s;
@@ -650,7 +650,7 @@ START_TEST(short_sends)
 		fi_clear();
 		ck_assert_int_eq(urnet_conn_close_write(c), 0);
 		ck_assert_int_eq(pthread_join(th, &got), 0);
-		want = api_sum(0, buf, total);
+		want = test_sum(0, buf, total);
 		ck_assert_msg((uint64_t)(uintptr_t)got == want, "checksum mismatch at cap %ld",
 			      caps[k]);
 		close_pair(c, s);

@@ -202,8 +202,8 @@ static void *half_sender(void *arg)
 	while (left) {
 		size_t n = left < sizeof(buf) ? left : sizeof(buf);
 
-		api_fill(buf, n, &h->seed);
-		h->sum = api_sum(h->sum, buf, n);
+		test_fill(buf, n, &h->seed);
+		h->sum = test_sum(h->sum, buf, n);
 		ck_assert_int_eq(urnet_conn_write(h->c, buf, n), (ssize_t)n);
 		left -= n;
 	}
@@ -219,7 +219,7 @@ static uint64_t drain_to_eof(urnet_conn *c, size_t *total)
 
 	*total = 0;
 	while ((n = urnet_conn_read(c, buf, sizeof(buf))) > 0) {
-		sum = api_sum(sum, buf, (size_t)n);
+		sum = test_sum(sum, buf, (size_t)n);
 		*total += (size_t)n;
 	}
 	ck_assert_int_eq(n, 0);
@@ -316,7 +316,7 @@ START_TEST(slowloris)
 						(void *)urnet_listener_addr(e.l)), 0);
 	c = urnet_dial("tcp4", urnet_listener_addr(e.l), 10 * SEC);
 	ck_assert_ptr_nonnull(c);
-	api_fill(out, 4 << 20, &seed);
+	test_fill(out, 4 << 20, &seed);
 	for (size_t off = 0; off < (4u << 20); off += 65536) {
 		ck_assert_int_eq(urnet_conn_write(c, out + off, 65536), 65536);
 		ck_assert(api_read_full(c, in + off, 65536));

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,32 @@ static inline bool test_wait_sleeping(pid_t tid)
 	_Atomic bool never = false;
 
 	return test_wait_blocked(&t, &never, false);
+}
+
+/* xorshift64*: a reproducible byte stream per seed. */
+static inline void test_fill(unsigned char *buf, size_t len, uint64_t *state)
+{
+	uint64_t x = *state;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x >> 12;
+		x ^= x << 25;
+		x ^= x >> 27;
+		buf[i] = (unsigned char)((x * 0x2545F4914F6CDD1DULL) >> 56);
+	}
+	*state = x;
+}
+
+/* FNV-1a, continued over successive chunks. */
+static inline uint64_t test_sum(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	if (!h)
+		h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
 }
 
 static inline int test_run_suite(Suite *s)
