@@ -102,35 +102,26 @@ static void waiter_leave(void *arg)
 }
 
 /*
- * The sleeping syscall, as a cancellation point when asked: asynchronous
- * cancellation is enabled around the syscall alone, so that a cancel can
- * never cut the arming push or the bookkeeping around it short.
+ * Around the sleeping syscall alone, when the wait is a cancellation point:
+ * asynchronous cancellation, so that a cancel can never cut the arming push
+ * or the bookkeeping around the sleep short.  Returns the type to restore,
+ * or -1 when nothing changed.
  */
-static int sleep_futex(struct urnet__ready *r, int dir, uint32_t snap,
-		       int64_t deadline_ns, unsigned flags)
+static int cancel_async_begin(unsigned flags)
 {
-	int ret, old;
+	int old;
 
 	if (!(flags & URNET__WAIT_CANCELPOINT))
-		return urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+		return -1;
 	pthread_testcancel();
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
-	ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
-	pthread_setcanceltype(old, NULL);
-	return ret;
+	return old;
 }
 
-static int sleep_poll(struct pollfd *p, const struct timespec *tsp, unsigned flags)
+static void cancel_async_end(int old)
 {
-	int ret, old;
-
-	if (!(flags & URNET__WAIT_CANCELPOINT))
-		return ppoll(p, 2, tsp, NULL);
-	pthread_testcancel();
-	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
-	ret = ppoll(p, 2, tsp, NULL);
-	pthread_setcanceltype(old, NULL);
-	return ret;
+	if (old >= 0)
+		pthread_setcanceltype(old, NULL);
 }
 
 static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
@@ -138,7 +129,7 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 {
 	urnet_engine *e = r->engine;
 	uint32_t zero = 0;
-	int ret;
+	int ret, cancel;
 
 	if (!atomic_load_explicit(&r->armed[dir], memory_order_acquire) &&
 	    atomic_compare_exchange_strong_explicit(&r->armed[dir], &zero, 1,
@@ -163,7 +154,9 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 		ret = wait_over(r, dir, snap);
 		if (ret <= 0)
 			break;
-		ret = sleep_futex(r, dir, snap, deadline_ns, flags);
+		cancel = cancel_async_begin(flags);
+		ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+		cancel_async_end(cancel);
 		if (ret == -ETIMEDOUT)
 			break;
 		if (ret == -EINTR && (flags & URNET__WAIT_EINTR))
@@ -180,7 +173,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 		{ .fd = r->fd, .events = dir == URNET__READ ? POLLIN | POLLRDHUP : POLLOUT },
 		{ .fd = r->kick_fd, .events = POLLIN },
 	};
-	int ret;
+	int ret, cancel;
 
 	urnet__engine_count_parked(r->engine);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
@@ -207,7 +200,9 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 			ts.tv_nsec = left % 1000000000;
 			tsp = &ts;
 		}
-		ret = sleep_poll(p, tsp, flags);
+		cancel = cancel_async_begin(flags);
+		ret = ppoll(p, 2, tsp, NULL);
+		cancel_async_end(cancel);
 		if (ret < 0) {
 			ret = -errno;
 			if (ret == -EINTR && !(flags & URNET__WAIT_EINTR))
