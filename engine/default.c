@@ -32,7 +32,9 @@ void urnet__totals_read(const struct urnet__totals *t, struct urnet_engine_stats
 	out->completed = atomic_load_explicit(&t->completed, memory_order_relaxed);
 	out->batches = atomic_load_explicit(&t->batches, memory_order_relaxed);
 	out->engine_wakeups = atomic_load_explicit(&t->engine_wakeups, memory_order_relaxed);
-	out->parked = atomic_load_explicit(&t->parked, memory_order_relaxed);
+	out->parked = 0;
+	for (unsigned i = 0; i < URNET__PARKED_SLOTS; i++)
+		out->parked += atomic_load_explicit(&t->parked[i].n, memory_order_relaxed);
 	out->readiness = atomic_load_explicit(&t->readiness, memory_order_relaxed);
 	out->syscall_ops = atomic_load_explicit(&t->syscall_ops, memory_order_relaxed);
 }
@@ -57,7 +59,7 @@ static void totals_add(struct urnet__totals *t, const struct urnet_engine_stats 
 	atomic_fetch_add(&t->completed, s->completed);
 	atomic_fetch_add(&t->batches, s->batches);
 	atomic_fetch_add(&t->engine_wakeups, s->engine_wakeups);
-	atomic_fetch_add(&t->parked, s->parked);
+	urnet__totals_add_parked(t, s->parked);
 	atomic_fetch_add(&t->readiness, s->readiness);
 	atomic_fetch_add(&t->syscall_ops, s->syscall_ops);
 }

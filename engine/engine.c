@@ -825,9 +825,16 @@ void urnet__engine_count_syscall_op(urnet_engine *e)
 	stat_add(&e->stats.syscall_ops, 1);
 }
 
+void urnet__totals_add_parked(struct urnet__totals *t, uint64_t n)
+{
+	int cpu = sched_getcpu();
+
+	stat_add(&t->parked[(unsigned)(cpu < 0 ? 0 : cpu) % URNET__PARKED_SLOTS].n, n);
+}
+
 void urnet__engine_count_parked(urnet_engine *e)
 {
-	stat_add(&e->stats.parked, 1);
+	urnet__totals_add_parked(&e->stats, 1);
 }
 
 void urnet_engine_get_stats(const urnet_engine *e, struct urnet_engine_stats *out)
@@ -896,7 +903,7 @@ int urnet__engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
 			break;
 		if (s == URNET__OP_PENDING) {
 			/* Counted before the CAS: once DONE, e may already be gone. */
-			stat_add(&e->stats.parked, 1);
+			urnet__engine_count_parked(e);
 			if (!atomic_compare_exchange_strong_explicit(&op.state, &s, URNET__OP_SLEEPING,
 								     memory_order_acq_rel,
 								     memory_order_acquire))

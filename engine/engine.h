@@ -45,17 +45,32 @@ struct urnet__op {
 	struct urnet__op *live_prev, *live_next;
 };
 
+#define URNET__CACHELINE	64
+#define URNET__PARKED_SLOTS	8
+
+/*
+ * Every wait counts a park, from whichever CPU the caller runs on: one
+ * shared counter would move its cache line between CPUs on every request.
+ * Each slot has a line of its own, picked by CPU.
+ */
+struct urnet__count_slot {
+	_Atomic uint64_t n;
+} __attribute__((aligned(URNET__CACHELINE)));
+
 struct urnet__totals {
+	/* Engine thread. */
 	_Atomic uint64_t submitted;
 	_Atomic uint64_t completed;
 	_Atomic uint64_t batches;
-	_Atomic uint64_t engine_wakeups;
-	_Atomic uint64_t parked;
 	_Atomic uint64_t readiness;
+	/* Callers, off the hot path. */
+	_Atomic uint64_t engine_wakeups;
 	_Atomic uint64_t syscall_ops;
+	struct urnet__count_slot parked[URNET__PARKED_SLOTS];
 };
 
 struct urnet_engine {
+	/* What callers write: the queue, and pushers when they push. */
 	struct urnet__queue queue;
 	_Atomic uint32_t sleeping;	/* the engine is (about to be) in io_uring_enter */
 	_Atomic uint32_t stopping;	/* no new work; pending work fails */
@@ -64,7 +79,8 @@ struct urnet_engine {
 	_Atomic uint32_t exited;	/* the engine will never read its queue again */
 	_Atomic uint32_t started;	/* futex: start_result is set */
 	int start_result;
-	struct urnet__totals stats;
+	/* Written by the engine on every turn: lines of their own. */
+	struct urnet__totals stats __attribute__((aligned(URNET__CACHELINE)));
 	bool syscall_backend;
 	bool is_default;
 	struct urnet_engine_config cfg;
@@ -121,6 +137,7 @@ URNET__HIDDEN void urnet__ready_signal(struct urnet__ready *r, int dir);
 URNET__HIDDEN void urnet__totals_read(const struct urnet__totals *t,
 				      struct urnet_engine_stats *out);
 URNET__HIDDEN void urnet__engine_count_parked(urnet_engine *e);
+URNET__HIDDEN void urnet__totals_add_parked(struct urnet__totals *t, uint64_t n);
 
 /* Drop a reference; the last one frees the engine's memory. */
 URNET__HIDDEN void urnet__engine_put(urnet_engine *e);
