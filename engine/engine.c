@@ -112,6 +112,11 @@ static void engine_flush(urnet_engine *e)
 	}
 }
 
+void urnet__engine_submit_pending(urnet_engine *e)
+{
+	engine_flush(e);
+}
+
 static struct io_uring_sqe *engine_sqe(urnet_engine *e)
 {
 	struct io_uring_sqe *sqe;
@@ -508,6 +513,9 @@ static void engine_sleep(urnet_engine *e)
 		sched_yield();
 		return;
 	}
+	/* Callers need not wake an engine that is still polling (idle_poll.c). */
+	if (urnet__idle_poll(e))
+		return;
 	atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
 	if (!urnet__queue_empty(&e->queue)) {
 		atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
@@ -519,6 +527,7 @@ static void engine_sleep(urnet_engine *e)
 	if (ret > 0)
 		stat_add(&e->stats.submitted, (uint64_t)ret);
 	atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
+	urnet__idle_poll_slept(e);
 }
 
 static void engine_loop(urnet_engine *e)
@@ -606,7 +615,9 @@ static bool setup_error_means_no_uring(int err)
 
 static int ring_setup(urnet_engine *e)
 {
+	/* TASKRUN_FLAG: pending task work shows in the SQ flags (idle_poll.c). */
 	static const unsigned flag_sets[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
 		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		0,
@@ -693,6 +704,7 @@ static void *engine_main(void *arg)
 		/* Created here so that this thread is the ring's single issuer. */
 		ret = ring_setup(e);
 		if (ret == 0) {
+			urnet__idle_poll_init(e);
 			e->wake_fd = eventfd(0, EFD_CLOEXEC);
 			if (e->wake_fd < 0) {
 				ret = -errno;

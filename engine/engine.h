@@ -103,6 +103,10 @@ struct urnet_engine {
 	struct urnet__op *live_ops;	/* in the ring: cancelled at shutdown */
 	struct urnet__ready *polled;	/* readies with a poll in the ring */
 	bool cancel_sent;
+	int64_t poll_max_ns;		/* idle_poll.c: 0 = never poll */
+	int64_t poll_window_ns;
+	int64_t poll_idle_since;
+	bool poll_contended;
 
 	/* Process registry (default.c), under its lock. */
 	struct urnet_engine *reg_next;
@@ -118,6 +122,25 @@ struct urnet_engine {
 
 /* Queue a node and wake the engine if it sleeps; -ESHUTDOWN once stopping. */
 URNET__HIDDEN int urnet__engine_push(urnet_engine *e, struct urnet__qnode *n);
+
+/* Submit every prepared SQE (engine thread). */
+URNET__HIDDEN void urnet__engine_submit_pending(urnet_engine *e);
+
+/*
+ * Polling before sleeping (idle_poll.c), engine thread only: init once the
+ * ring is set up; poll returns true when work came while spinning (do not
+ * sleep); slept is called after every sleep to adapt the window.
+ */
+URNET__HIDDEN void urnet__idle_poll_init(urnet_engine *e);
+URNET__HIDDEN bool urnet__idle_poll(urnet_engine *e);
+URNET__HIDDEN void urnet__idle_poll_slept(urnet_engine *e);
+/*
+ * The policy: the next window after a sleep that ended idle ns after the
+ * engine ran dry, with the window it had and the largest allowed; a spin
+ * cut short because the CPU was wanted counts as contended.
+ */
+URNET__HIDDEN int64_t urnet__idle_poll_next_window(int64_t window, int64_t max, int64_t idle,
+						   bool contended);
 
 /* Stop the thread and take e out of the registry; memory stays. */
 URNET__HIDDEN int urnet__engine_stop(urnet_engine *e);

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "internal.h"
 #include "testutil.h"
 #include "urnet_engine.h"
@@ -850,6 +851,76 @@ START_TEST(ready_wait_is_cancellation_point)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- idle polling */
+
+/* The window grows while sleeps are short, and goes away when they are not. */
+START_TEST(idle_poll_window_adapts)
+{
+	const int64_t max = 50000;
+	int64_t w;
+
+	/* Short sleeps: a first window, then doubling up to the largest. */
+	w = urnet__idle_poll_next_window(0, max, 3000, false);
+	ck_assert_int_eq(w, 10000);
+	w = urnet__idle_poll_next_window(w, max, 15000, false);
+	ck_assert_int_eq(w, 20000);
+	w = urnet__idle_poll_next_window(w, max, 45000, false);
+	ck_assert_int_eq(w, 40000);
+	w = urnet__idle_poll_next_window(w, max, max, false);
+	ck_assert_int_eq(w, max);
+	/* A sleep the window already covers changes nothing. */
+	ck_assert_int_eq(urnet__idle_poll_next_window(w, max, 1000, false), max);
+
+	/* Sleeps longer than a spin would ever wait: halved, then off. */
+	w = urnet__idle_poll_next_window(w, max, max + 1, false);
+	ck_assert_int_eq(w, 25000);
+	w = urnet__idle_poll_next_window(w, max, 10 * max, false);
+	ck_assert_int_eq(w, 12500);
+	w = urnet__idle_poll_next_window(w, max, 10 * max, false);
+	ck_assert_int_eq(w, 6250);
+	w = urnet__idle_poll_next_window(w, max, 10 * max, false);
+	ck_assert_int_eq(w, 0);
+
+	/* A spin cut short because other threads wanted the CPU: halved too. */
+	ck_assert_int_eq(urnet__idle_poll_next_window(40000, max, 1000, true), 20000);
+	ck_assert_int_eq(urnet__idle_poll_next_window(6000, max, 1000, true), 0);
+
+	/* Polling switched off (URNET_ENGINE_POLL_US=0) stays off. */
+	ck_assert_int_eq(urnet__idle_poll_next_window(0, 0, 0, false), 0);
+	ck_assert_int_eq(urnet__idle_poll_next_window(0, 0, 5000, false), 0);
+}
+END_TEST
+
+/*
+ * With the largest window the engine allows, requests pushed while it
+ * spins (without waking it) are all served, by many threads at once, and
+ * closing the engine stops a spin at once.
+ */
+START_TEST(idle_poll_longest_window_serves_everything)
+{
+	pthread_t t[HAMMER_THREADS];
+	struct hammer h[HAMMER_THREADS];
+	int i;
+
+	ck_assert_int_eq(urnet_engine_close(engine), 0);
+	setenv("URNET_ENGINE_POLL_US", "10000", 1);
+	engine = urnet_engine_new(NULL);
+	unsetenv("URNET_ENGINE_POLL_US");
+	ck_assert_ptr_nonnull(engine);
+	for (i = 0; i < HAMMER_THREADS; i++) {
+		h[i] = (struct hammer){ i, 0 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_main, &h[i]), 0);
+	}
+	for (i = 0; i < HAMMER_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(h[i].errors, 0);
+	}
+	/* One caller at a time: every request comes while the engine is dry. */
+	for (i = 0; i < 2000; i++)
+		ck_assert_int_eq(urnet_engine_call(engine, prep_nop, NULL, 0), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *engine_suite(void)
@@ -884,6 +955,13 @@ static Suite *engine_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, many_threads_one_engine);
 	tcase_add_test(tc, async_burst_beyond_ring_size);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("idle_poll");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, idle_poll_window_adapts);
+	tcase_add_test(tc, idle_poll_longest_window_serves_everything);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shutdown");

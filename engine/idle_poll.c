@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Polling before the engine sleeps.
+ *
+ * With one connection, or a few, the engine runs dry after every
+ * completion and sleeps, and the next completion has to wake it: each
+ * round trip then pays two thread wake-ups (engine, then caller) where
+ * plain blocking sockets pay one, and a wake-up is the most expensive
+ * thing on the path (several microseconds on a virtual machine, where the
+ * sleeping CPU has to be woken too).  So, as KVM does before it halts a
+ * virtual CPU, the engine first spins for a while, watching its queue,
+ * its completion queue and the ring's task-work flag, none of which needs
+ * a system call to read.
+ *
+ * The window adapts.  It grows while the engine's sleeps end within the
+ * maximum (a longer spin would have caught the next event) and shrinks
+ * when they do not, so an idle engine soon stops spinning at all.  The
+ * spin yields the CPU every few microseconds and gives up as soon as a
+ * yield shows that other threads were waiting for it: polling only ever
+ * takes a CPU that would otherwise idle, and a loaded engine, which rarely
+ * runs dry, hardly polls.
+ */
+#include "config.h"
+
+#include <sched.h>
+
+#include "engine.h"
+
+/* URNET_ENGINE_POLL_US: the largest window, 0 = never poll. */
+#define POLL_MAX_US_DEFAULT	50
+#define POLL_MAX_US_LIMIT	10000
+/* The first window, and the shortest worth keeping. */
+#define POLL_START_NS		10000
+#define POLL_MIN_NS		(POLL_START_NS / 2)
+/* Spin checks between clock reads and yields (a few microseconds). */
+#define POLL_CHECKS		64
+/* A yield that took this long ran another thread: the CPU is wanted. */
+#define POLL_YIELD_BUSY_NS	10000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+void urnet__idle_poll_init(urnet_engine *e)
+{
+	unsigned long us = urnet__env_ulong("URNET_ENGINE_POLL_US", 0, POLL_MAX_US_LIMIT,
+					    POLL_MAX_US_DEFAULT);
+
+	e->poll_window_ns = 0;
+	e->poll_max_ns = 0;
+	/*
+	 * Completions of a DEFER_TASKRUN ring wait as task work until the
+	 * engine enters the kernel; only a ring that raises IORING_SQ_TASKRUN
+	 * for them (or an SQPOLL ring, whose kernel thread runs them) shows
+	 * them to a spinning engine.
+	 */
+	if (e->ring_flags & (IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SQPOLL))
+		e->poll_max_ns = (int64_t)us * 1000;
+}
+
+static bool has_work(urnet_engine *e)
+{
+	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring) ||
+	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+/* Spin until there is work (true) or the window closed or the CPU is wanted. */
+static bool spin(urnet_engine *e, int64_t until)
+{
+	for (;;) {
+		int64_t before;
+
+		for (int i = 0; i < POLL_CHECKS; i++) {
+			if (has_work(e))
+				return true;
+			cpu_relax();
+		}
+		if (atomic_load_explicit(&e->stopping, memory_order_relaxed))
+			return false;
+		before = urnet_now_ns();
+		sched_yield();
+		if (urnet_now_ns() - before > POLL_YIELD_BUSY_NS) {
+			e->poll_contended = true;
+			return false;
+		}
+		if (before > until)
+			return false;
+	}
+}
+
+bool urnet__idle_poll(urnet_engine *e)
+{
+	if (!e->poll_max_ns)
+		return false;
+	e->poll_idle_since = urnet_now_ns();
+	e->poll_contended = false;
+	if (!e->poll_window_ns)
+		return false;
+	/* What the last turn prepared (wake-ups above all) must not wait for the spin. */
+	if (io_uring_sq_ready(&e->ring))
+		urnet__engine_submit_pending(e);
+	if (!spin(e, e->poll_idle_since + e->poll_window_ns))
+		return false;
+	/* Task work alone still needs the kernel: the sleep runs it at once. */
+	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring);
+}
+
+int64_t urnet__idle_poll_next_window(int64_t window, int64_t max, int64_t idle,
+				     bool contended)
+{
+	if (!contended && idle <= max) {
+		/* A longer spin would have seen the event come. */
+		if (window < idle)
+			window = window ? 2 * window : POLL_START_NS;
+		return window < max ? window : max;
+	}
+	window /= 2;
+	return window < POLL_MIN_NS ? 0 : window;
+}
+
+void urnet__idle_poll_slept(urnet_engine *e)
+{
+	if (!e->poll_max_ns)
+		return;
+	e->poll_window_ns = urnet__idle_poll_next_window(e->poll_window_ns, e->poll_max_ns,
+							 urnet_now_ns() - e->poll_idle_since,
+							 e->poll_contended);
+}
