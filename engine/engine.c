@@ -446,12 +446,15 @@ static void engine_reap(urnet_engine *e)
 
 			switch (got[i].ud & URNET__TAG_MASK) {
 			case URNET__TAG_OP:
+				urnet__idle_poll_note(e, got[i].ud);
 				op_cqe(e, p, got[i].res, got[i].flags);
 				break;
 			case URNET__TAG_READ:
+				urnet__idle_poll_note(e, got[i].ud);
 				ready_cqe(e, p, URNET__READ, got[i].res, got[i].flags);
 				break;
 			case URNET__TAG_WRITE:
+				urnet__idle_poll_note(e, got[i].ud);
 				ready_cqe(e, p, URNET__WRITE, got[i].res, got[i].flags);
 				break;
 			case URNET__TAG_WAKE:

@@ -46,6 +46,7 @@ struct urnet__op {
 };
 
 #define URNET__CACHELINE	64
+#define URNET__POLL_RECENT	8
 #define URNET__PARKED_SLOTS	8
 
 /*
@@ -107,6 +108,8 @@ struct urnet_engine {
 	int64_t poll_window_ns;
 	int64_t poll_idle_since;
 	bool poll_contended;
+	uint64_t poll_recent[URNET__POLL_RECENT];	/* user_data of the last CQEs */
+	unsigned poll_recent_next;
 
 	/* Process registry (default.c), under its lock. */
 	struct urnet_engine *reg_next;
@@ -134,6 +137,15 @@ URNET__HIDDEN void urnet__engine_submit_pending(urnet_engine *e);
 URNET__HIDDEN void urnet__idle_poll_init(urnet_engine *e);
 URNET__HIDDEN bool urnet__idle_poll(urnet_engine *e);
 URNET__HIDDEN void urnet__idle_poll_slept(urnet_engine *e);
+
+/* At most two distinct values among recent[0..count): polling may pay. */
+URNET__HIDDEN bool urnet__idle_poll_few_sources(const uint64_t *recent, unsigned count);
+
+/* A completion for this user_data (an operation or a readiness object) came. */
+static inline void urnet__idle_poll_note(urnet_engine *e, uint64_t user_data)
+{
+	e->poll_recent[e->poll_recent_next++ % URNET__POLL_RECENT] = user_data;
+}
 /*
  * The policy: the next window after a sleep that ended idle ns after the
  * engine ran dry, with the window it had and the largest allowed; a spin

@@ -12,13 +12,13 @@
  * its completion queue and the ring's task-work flag, none of which needs
  * a system call to read.
  *
- * The window adapts.  It grows while the engine's sleeps end within the
- * maximum (a longer spin would have caught the next event) and shrinks
- * when they do not, so an idle engine soon stops spinning at all.  The
- * spin yields the CPU every few microseconds and gives up as soon as a
- * yield shows that other threads were waiting for it: polling only ever
- * takes a CPU that would otherwise idle, and a loaded engine, which rarely
- * runs dry, hardly polls.
+ * Three things keep the spin from costing more than it saves.  It only
+ * starts while the last completions came from one or two sources.  Its
+ * window adapts: it grows while the engine's sleeps end within the maximum
+ * (a longer spin would have caught the next event) and shrinks when they
+ * do not, so an idle engine soon stops spinning at all.  And it yields the
+ * CPU every few microseconds, giving up as soon as a yield shows that other
+ * threads were waiting for it, so it only takes a CPU that would idle.
  */
 #include "config.h"
 
@@ -36,6 +36,8 @@
 #define POLL_CHECKS		64
 /* A yield that took this long ran another thread: the CPU is wanted. */
 #define POLL_YIELD_BUSY_NS	10000
+/* The most distinct sources among the last completions that still poll. */
+#define POLL_FEW_SOURCES	2
 
 static inline void cpu_relax(void)
 {
@@ -61,6 +63,33 @@ void urnet__idle_poll_init(urnet_engine *e)
 	 */
 	if (e->ring_flags & (IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SQPOLL))
 		e->poll_max_ns = (int64_t)us * 1000;
+}
+
+/*
+ * Polling pays when a few conversations bounce back and forth: one
+ * connection, a ping-pong, an event loop serving one client.  With many
+ * sources of completions the engine's wake-up is shared by all the events
+ * that accumulate while it sleeps, and a spin would only take CPU time from
+ * the threads those events wake.
+ */
+bool urnet__idle_poll_few_sources(const uint64_t *recent, unsigned count)
+{
+	uint64_t seen[POLL_FEW_SOURCES];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t ud = recent[i];
+		unsigned j;
+
+		for (j = 0; j < n && seen[j] != ud; j++)
+			;
+		if (j < n)
+			continue;
+		if (n == POLL_FEW_SOURCES)
+			return false;
+		seen[n++] = ud;
+	}
+	return true;
 }
 
 static bool has_work(urnet_engine *e)
@@ -99,7 +128,8 @@ bool urnet__idle_poll(urnet_engine *e)
 		return false;
 	e->poll_idle_since = urnet_now_ns();
 	e->poll_contended = false;
-	if (!e->poll_window_ns)
+	if (!e->poll_window_ns ||
+	    !urnet__idle_poll_few_sources(e->poll_recent, URNET__POLL_RECENT))
 		return false;
 	/* What the last turn prepared (wake-ups above all) must not wait for the spin. */
 	if (io_uring_sq_ready(&e->ring))

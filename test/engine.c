@@ -891,6 +891,24 @@ START_TEST(idle_poll_window_adapts)
 }
 END_TEST
 
+/* Only a few conversations bouncing back and forth make the engine poll. */
+START_TEST(idle_poll_only_for_few_sources)
+{
+	uint64_t none[8] = { 0 };
+	uint64_t one[8] = { 0x1000, 0x1000, 0x1000, 0x1000, 0x1000, 0x1000, 0x1000, 0x1000 };
+	uint64_t pingpong[8] = { 0x1001, 0x2001, 0x1001, 0x2001, 0x1001, 0x2001, 0x1001, 0x2001 };
+	uint64_t three[8] = { 0x1001, 0x2001, 0x1001, 0x2001, 0x3001, 0x2001, 0x1001, 0x2001 };
+	uint64_t busy[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	ck_assert(urnet__idle_poll_few_sources(none, 8));	/* nothing completed yet */
+	ck_assert(urnet__idle_poll_few_sources(one, 8));
+	ck_assert(urnet__idle_poll_few_sources(pingpong, 8));
+	ck_assert(!urnet__idle_poll_few_sources(three, 8));
+	ck_assert(!urnet__idle_poll_few_sources(busy, 8));
+	ck_assert(urnet__idle_poll_few_sources(busy, 2));
+}
+END_TEST
+
 /*
  * With the largest window the engine allows, requests pushed while it
  * spins (without waking it) are all served, by many threads at once, and
@@ -961,6 +979,7 @@ static Suite *engine_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, idle_poll_window_adapts);
+	tcase_add_test(tc, idle_poll_only_for_few_sources);
 	tcase_add_test(tc, idle_poll_longest_window_serves_everything);
 	suite_add_tcase(s, tc);
 
