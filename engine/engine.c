@@ -618,9 +618,7 @@ static bool setup_error_means_no_uring(int err)
 
 static int ring_setup(urnet_engine *e)
 {
-	/* TASKRUN_FLAG: pending task work shows in the SQ flags (idle_poll.c). */
 	static const unsigned flag_sets[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
 		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		0,

@@ -8,9 +8,14 @@
  * plain blocking sockets pay one, and a wake-up is the most expensive
  * thing on the path (several microseconds on a virtual machine, where the
  * sleeping CPU has to be woken too).  So, as KVM does before it halts a
- * virtual CPU, the engine first spins for a while, watching its queue,
- * its completion queue and the ring's task-work flag, none of which needs
- * a system call to read.
+ * virtual CPU, the engine first spins for a while: it watches its queue
+ * and its completion queue, and every few microseconds enters the kernel
+ * without waiting, which runs the ring's pending task work (on a
+ * DEFER_TASKRUN ring the completions of polls and sockets wait there until
+ * the engine asks).  IORING_SETUP_TASKRUN_FLAG would show pending task
+ * work without a system call, but liburing then enters the kernel for it
+ * from every submit and every empty peek, which changes how the engine
+ * batches under load, spinning or not.
  *
  * Three things keep the spin from costing more than it saves.  It only
  * starts while the last completions came from one or two sources.  Its
@@ -50,19 +55,9 @@ static inline void cpu_relax(void)
 
 void urnet__idle_poll_init(urnet_engine *e)
 {
-	unsigned long us = urnet__env_ulong("URNET_ENGINE_POLL_US", 0, POLL_MAX_US_LIMIT,
-					    POLL_MAX_US_DEFAULT);
-
+	e->poll_max_ns = (int64_t)urnet__env_ulong("URNET_ENGINE_POLL_US", 0, POLL_MAX_US_LIMIT,
+						   POLL_MAX_US_DEFAULT) * 1000;
 	e->poll_window_ns = 0;
-	e->poll_max_ns = 0;
-	/*
-	 * Completions of a DEFER_TASKRUN ring wait as task work until the
-	 * engine enters the kernel; only a ring that raises IORING_SQ_TASKRUN
-	 * for them (or an SQPOLL ring, whose kernel thread runs them) shows
-	 * them to a spinning engine.
-	 */
-	if (e->ring_flags & (IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SQPOLL))
-		e->poll_max_ns = (int64_t)us * 1000;
 }
 
 /*
@@ -94,8 +89,7 @@ bool urnet__idle_poll_few_sources(const uint64_t *recent, unsigned count)
 
 static bool has_work(urnet_engine *e)
 {
-	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring) ||
-	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
+	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring);
 }
 
 /* Spin until there is work (true) or the window closed or the CPU is wanted. */
@@ -111,6 +105,10 @@ static bool spin(urnet_engine *e, int64_t until)
 		}
 		if (atomic_load_explicit(&e->stopping, memory_order_relaxed))
 			return false;
+		/* Task work the kernel holds for us becomes completions. */
+		io_uring_get_events(&e->ring);
+		if (has_work(e))
+			return true;
 		before = urnet_now_ns();
 		sched_yield();
 		if (urnet_now_ns() - before > POLL_YIELD_BUSY_NS) {
@@ -134,10 +132,7 @@ bool urnet__idle_poll(urnet_engine *e)
 	/* What the last turn prepared (wake-ups above all) must not wait for the spin. */
 	if (io_uring_sq_ready(&e->ring))
 		urnet__engine_submit_pending(e);
-	if (!spin(e, e->poll_idle_since + e->poll_window_ns))
-		return false;
-	/* Task work alone still needs the kernel: the sleep runs it at once. */
-	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring);
+	return spin(e, e->poll_idle_since + e->poll_window_ns);
 }
 
 int64_t urnet__idle_poll_next_window(int64_t window, int64_t max, int64_t idle,
