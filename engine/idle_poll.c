@@ -8,14 +8,15 @@
  * plain blocking sockets pay one, and a wake-up is the most expensive
  * thing on the path (several microseconds on a virtual machine, where the
  * sleeping CPU has to be woken too).  So, as KVM does before it halts a
- * virtual CPU, the engine first spins for a while: it watches its queue
- * and its completion queue, and every few microseconds enters the kernel
- * without waiting, which runs the ring's pending task work (on a
- * DEFER_TASKRUN ring the completions of polls and sockets wait there until
- * the engine asks).  IORING_SETUP_TASKRUN_FLAG would show pending task
- * work without a system call, but liburing then enters the kernel for it
- * from every submit and every empty peek, which changes how the engine
- * batches under load, spinning or not.
+ * virtual CPU, the engine first spins for a while, watching its queue, its
+ * completion queue and the ring's IORING_SQ_TASKRUN flag: on a
+ * DEFER_TASKRUN ring the completions of polls wait as task work until the
+ * engine enters the kernel, and IORING_SETUP_TASKRUN_FLAG makes the kernel
+ * say so in the SQ flags, which needs no system call to read.  (The engine
+ * reaps and submits without liburing's help for that reason: liburing
+ * would enter the kernel for that task work from every submit and every
+ * empty peek, in the middle of a turn.)  On a ring without the flag the
+ * spin enters the kernel, without waiting, every few microseconds.
  *
  * Three things keep the spin from costing more than it saves.  It only
  * starts while the last completions came from one or two sources.  Its
@@ -89,7 +90,8 @@ bool urnet__idle_poll_few_sources(const uint64_t *recent, unsigned count)
 
 static bool has_work(urnet_engine *e)
 {
-	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring);
+	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring) ||
+	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
 /* Spin until there is work (true) or the window closed or the CPU is wanted. */
@@ -105,10 +107,12 @@ static bool spin(urnet_engine *e, int64_t until)
 		}
 		if (atomic_load_explicit(&e->stopping, memory_order_relaxed))
 			return false;
-		/* Task work the kernel holds for us becomes completions. */
-		io_uring_get_events(&e->ring);
-		if (has_work(e))
-			return true;
+		/* Without the flag, task work shows only once the kernel runs it. */
+		if (!(e->ring_flags & IORING_SETUP_TASKRUN_FLAG)) {
+			io_uring_get_events(&e->ring);
+			if (has_work(e))
+				return true;
+		}
 		before = urnet_now_ns();
 		sched_yield();
 		if (urnet_now_ns() - before > POLL_YIELD_BUSY_NS) {
@@ -132,7 +136,10 @@ bool urnet__idle_poll(urnet_engine *e)
 	/* What the last turn prepared (wake-ups above all) must not wait for the spin. */
 	if (io_uring_sq_ready(&e->ring))
 		urnet__engine_submit_pending(e);
-	return spin(e, e->poll_idle_since + e->poll_window_ns);
+	if (!spin(e, e->poll_idle_since + e->poll_window_ns))
+		return false;
+	/* Task work alone still needs the kernel: the sleep runs it at once. */
+	return !urnet__queue_empty(&e->queue) || io_uring_cq_ready(&e->ring);
 }
 
 int64_t urnet__idle_poll_next_window(int64_t window, int64_t max, int64_t idle,
