@@ -347,7 +347,8 @@ static void *hammer_main(void *arg)
 	return NULL;
 }
 
-START_TEST(many_threads_one_engine)
+/* HAMMER_THREADS threads of blocking calls on the engine at once, all right. */
+static void run_hammers(void)
 {
 	pthread_t t[HAMMER_THREADS];
 	struct hammer h[HAMMER_THREADS];
@@ -361,6 +362,11 @@ START_TEST(many_threads_one_engine)
 		pthread_join(t[i], NULL);
 		ck_assert_int_eq(h[i].errors, 0);
 	}
+}
+
+START_TEST(many_threads_one_engine)
+{
+	run_hammers();
 }
 END_TEST
 
@@ -910,31 +916,20 @@ START_TEST(idle_poll_only_for_few_sources)
 END_TEST
 
 /*
- * With the largest window the engine allows, requests pushed while it
- * spins (without waking it) are all served, by many threads at once, and
- * closing the engine stops a spin at once.
+ * With the largest window the engine allows: many threads at once (too
+ * many sources for the engine to spin), then one caller at a time, whose
+ * requests arrive while the engine spins and need not wake it; and closing
+ * the engine right after stops the spin.
  */
 START_TEST(idle_poll_longest_window_serves_everything)
 {
-	pthread_t t[HAMMER_THREADS];
-	struct hammer h[HAMMER_THREADS];
-	int i;
-
 	ck_assert_int_eq(urnet_engine_close(engine), 0);
 	setenv("URNET_ENGINE_POLL_US", "10000", 1);
 	engine = urnet_engine_new(NULL);
 	unsetenv("URNET_ENGINE_POLL_US");
 	ck_assert_ptr_nonnull(engine);
-	for (i = 0; i < HAMMER_THREADS; i++) {
-		h[i] = (struct hammer){ i, 0 };
-		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer_main, &h[i]), 0);
-	}
-	for (i = 0; i < HAMMER_THREADS; i++) {
-		pthread_join(t[i], NULL);
-		ck_assert_int_eq(h[i].errors, 0);
-	}
-	/* One caller at a time: every request comes while the engine is dry. */
-	for (i = 0; i < 2000; i++)
+	run_hammers();
+	for (int i = 0; i < 2000; i++)
 		ck_assert_int_eq(urnet_engine_call(engine, prep_nop, NULL, 0), 0);
 }
 END_TEST
