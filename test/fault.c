@@ -32,30 +32,6 @@ static void fi_bind(void)
 	}
 }
 
-static int count_threads_now(void);
-
-/*
- * Threads of this process.  A sanitizer may start a helper thread of its
- * own with the first pthread_create: one is made and joined first.
- */
-static void *noop_main(void *arg)
-{
-	return arg;
-}
-
-static int count_threads(void)
-{
-	static bool warmed;
-	pthread_t th;
-
-	if (!warmed) {
-		warmed = true;
-		if (pthread_create(&th, NULL, noop_main, NULL) == 0)
-			pthread_join(th, NULL);
-	}
-	return count_threads_now();
-}
-
 static int count_threads_now(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -68,6 +44,52 @@ static int count_threads_now(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/*
+ * pthread_join returns when the kernel clears the thread's tid, a moment
+ * before the thread leaves /proc/self/task: a joined thread may still be
+ * listed for a while.  Wait (bounded) for the count to come down to want.
+ */
+static int threads_settle(int want)
+{
+	int n = count_threads_now();
+
+	for (int i = 0; n > want && i < 2000; i++) {
+		usleep(1000);
+		n = count_threads_now();
+	}
+	return n;
+}
+
+/*
+ * The baseline count.  A sanitizer may start a helper thread of its own
+ * with the first pthread_create: one is made and joined first, and waited
+ * out of the listing by its tid.
+ */
+static void *noop_main(void *arg)
+{
+	*(pid_t *)arg = gettid();
+	return NULL;
+}
+
+static int count_threads(void)
+{
+	static bool warmed;
+	char path[64];
+	pthread_t th;
+	pid_t tid = 0;
+
+	if (!warmed) {
+		warmed = true;
+		if (pthread_create(&th, NULL, noop_main, &tid) == 0) {
+			pthread_join(th, NULL);
+			snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tid);
+			for (int i = 0; access(path, F_OK) == 0 && i < 2000; i++)
+				usleep(1000);
+		}
+	}
+	return count_threads_now();
 }
 
 /* One echo round trip of len bytes over a connected pair, checked. */
@@ -185,7 +207,7 @@ START_TEST(ring_init_fails_strict)
 		ck_assert_ptr_null(urnet_engine_new(&cfg));
 		ck_assert_int_eq(errno, errs[i]);
 		ck_assert_int_eq(test_count_fds(), fds);
-		ck_assert_int_eq(count_threads(), threads);
+		ck_assert_int_eq(threads_settle(threads), threads);
 	}
 	fi_clear();
 }
@@ -216,7 +238,7 @@ START_TEST(eventfd_fails_at_engine_start)
 	ck_assert_ptr_null(urnet_engine_new(&cfg));
 	ck_assert_int_eq(errno, EMFILE);
 	ck_assert_int_eq(test_count_fds(), fds);
-	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(threads_settle(threads), threads);
 	/* The one failure is spent: the next engine starts and serves. */
 	e = urnet_engine_new(&cfg);
 	ck_assert_msg(e, "engine_new: %s", strerror(errno));
@@ -289,7 +311,7 @@ START_TEST(pthread_create_fails)
 	ck_assert_ptr_null(urnet_dial("tcp4", "127.0.0.1:1", SEC));
 	ck_assert_int_eq(errno, EAGAIN);
 	ck_assert_int_eq(test_count_fds(), fds);
-	ck_assert_int_eq(count_threads(), threads);
+	ck_assert_int_eq(threads_settle(threads), threads);
 	fi_clear();
 	check_engine_serves(NULL);
 }
