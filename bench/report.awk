@@ -38,6 +38,8 @@ function target(what, point, a, b, op, goal,    r, ok) {
 	}
 	ok = op == ">=" ? r + 0 >= goal : r + 0 <= goal
 	printf "| %s | %s | %s | %s %.2f | %s |\n", what, point, r, op, goal, ok ? "met" : "**not met**"
+	targets_met += ok
+	targets_missed += !ok
 }
 
 FNR == 1 { file++; next }
@@ -178,6 +180,11 @@ END {
 		split(big[u], b, ",")
 		printf "| `echo-urnet` with 10000 connections, a thread each | errors, RSS per connection | %s | 0 errors, <= 64 KiB | not measured |\n",
 			quick ? "not run (--quick)" : (b[11] == "" ? "not run" : b[11] != "ok" ? b[11] : "only " b[2] " connections")
+	}
+	if (targets_missed) {
+		print ""
+		printf "%d of the %d ratio targets above are met.  Where the time goes for those that are not, and what was tried: [misses.md](misses.md), with the `bench/profile` output beside it.\n",
+			targets_met, targets_met + targets_missed
 	}
 
 	print ""
