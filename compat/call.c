@@ -35,6 +35,7 @@ bool urnet__call_begin(struct urnet__call *c, int fd)
 	c->prepared[0] = c->prepared[1] = false;
 	c->flags_known = false;
 	c->plain = false;
+	c->recheck_ns = 0;
 	return true;
 }
 
@@ -145,7 +146,15 @@ static int64_t sock_deadline(struct urnet__call *c, int dir)
 	return us > 0 ? urnet_now_ns() + us * 1000 : 0;
 }
 
-int urnet__call_prepare(struct urnet__call *c, int dir)
+/*
+ * A wait that leaves the identity check for later rechecks after 1 s, then
+ * after 2, 4, ... up to 64 s: a number replaced by a raw system call costs
+ * its first wait a second, and a long idle wait a handful of fstat calls.
+ */
+#define RECHECK_FIRST_NS	1000000000LL
+#define RECHECK_MAX_NS		(64 * RECHECK_FIRST_NS)
+
+static int prepare(struct urnet__call *c, int dir, bool check_now)
 {
 	int nb, saved = errno;
 
@@ -156,7 +165,9 @@ int urnet__call_prepare(struct urnet__call *c, int dir)
 		return nb;
 	if (nb)
 		return -EAGAIN;
-	if (!urnet__fd_revalidate(c->ent, c->fd))
+	if (!check_now)
+		c->recheck_ns = RECHECK_FIRST_NS;
+	else if (!urnet__fd_revalidate(c->ent, c->fd))
 		return URNET__PASS;
 	if (!c->ready) {
 		c->ready = urnet__fd_ready(c->ent, c->fd);
@@ -173,11 +184,22 @@ int urnet__call_prepare(struct urnet__call *c, int dir)
 	return 0;
 }
 
+int urnet__call_prepare(struct urnet__call *c, int dir)
+{
+	return prepare(c, dir, true);
+}
+
+int urnet__call_prepare_io(struct urnet__call *c, int dir)
+{
+	return prepare(c, dir, !urnet__fd_new_numbers_tracked());
+}
+
 /*
  * The syscall backend sleeps in ppoll(), which the kernel never restarts
- * after a handler.  An untimed blocking socket call is restarted when the
- * handler has SA_RESTART; without knowing which signal ran, restart only
- * if every installed handler asks for it.
+ * after a handler, and neither is a futex wait with a timeout.  An untimed
+ * blocking socket call is restarted when the handler has SA_RESTART;
+ * without knowing which signal ran, restart only if every installed
+ * handler asks for it.
  */
 static bool handlers_all_restart(void)
 {
@@ -216,15 +238,32 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap)
 {
 	struct urnet__ready *r = c->ready;
 	bool sys = urnet__engine_is_syscall(r->engine);
+	int64_t until, recheck_at;
 	int ret;
 
 	if (urnet__fd_closing(c->ent))
 		return -EBADF;
 	for (;;) {
+		until = c->deadline[dir];
+		recheck_at = c->recheck_ns ? urnet_now_ns() + c->recheck_ns : 0;
+		if (recheck_at && (!until || recheck_at < until))
+			until = recheck_at;
 		/* The sleep is a cancellation point, as the BSD call's is. */
-		ret = urnet__ready_wait(r, dir, snap, c->deadline[dir],
+		ret = urnet__ready_wait(r, dir, snap, until,
 					URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT);
-		if (ret == -EINTR && sys && !c->deadline[dir] && handlers_all_restart())
+		if (ret == -ETIMEDOUT && c->recheck_ns) {
+			/* Also when SO_*TIMEO expired: an EAGAIN must be the new file's. */
+			if (!urnet__fd_revalidate(c->ent, c->fd))
+				return URNET__PASS;
+			if (until != c->deadline[dir]) {
+				if (c->recheck_ns < RECHECK_MAX_NS)
+					c->recheck_ns *= 2;
+				continue;
+			}
+		}
+		/* A timed futex wait is not restarted either: the recheck made it one. */
+		if (ret == -EINTR && (sys || c->recheck_ns) && !c->deadline[dir] &&
+		    handlers_all_restart())
 			continue;
 		break;
 	}

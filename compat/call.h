@@ -31,6 +31,8 @@ struct urnet__call {
 	bool flags_known;
 	bool plain;		/* the message is one buffer of ours: recv/send do */
 	int64_t deadline[2];
+	/* Waits recheck the file's identity after this long (0: checked before). */
+	int64_t recheck_ns;
 	void *stack_hi;		/* frame of urnet__call_run (sanitizer builds) */
 };
 
@@ -66,13 +68,23 @@ URNET__HIDDEN int urnet__call_nonblock(struct urnet__call *c);
  * After an EAGAIN in dir: 0 when the call may wait (ready object and
  * deadline in place), -EAGAIN when the fd is non-blocking, URNET__PASS
  * when the number changed files under us, other -errno on failure.
+ * Checks the file's identity first (accept, connect).
  */
 URNET__HIDDEN int urnet__call_prepare(struct urnet__call *c, int dir);
 
 /*
+ * The same for a read or write, the calls made once per request: where
+ * every new number is seen (urnet__fd_new_numbers_tracked) the identity
+ * check is left to the wait, which makes it only if the wait lasts.
+ */
+URNET__HIDDEN int urnet__call_prepare_io(struct urnet__call *c, int dir);
+
+/*
  * Sleep until dir may have changed since snap.  0: retry the syscall;
  * -EAGAIN: SO_*TIMEO expired; -EINTR: a signal handler interrupted;
- * -EBADF: the fd is being closed.  A cancellation point.
+ * -EBADF: the fd is being closed; URNET__PASS: the number turned out to
+ * name another file (only after urnet__call_prepare_io).  A cancellation
+ * point.
  */
 URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap);
 

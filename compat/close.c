@@ -2,7 +2,8 @@
 /*
  * close, dup2, dup3: every way a number stops naming its file goes through
  * urnet__fd_close(), which wakes the calls blocked on it (EBADF) and waits
- * for them to leave before the kernel may hand the number out again.
+ * for them to leave before the kernel may hand the number out again.  And
+ * the calls that hand out a number for a new file mark it fresh.
  */
 #include "config.h"
 
@@ -95,6 +96,25 @@ int urnet__socket(int domain, int type, int protocol)
 	if (fd >= 0)
 		urnet__fd_fresh(fd);
 	return fd;
+}
+
+int urnet__dup(int fd)
+{
+	int nfd = urnet__libc()->dup(fd);
+
+	if (nfd >= 0)
+		urnet__fd_fresh(nfd);
+	return nfd;
+}
+
+int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
+		    struct timespec *timeout)
+{
+	int got = urnet__libc()->recvmmsg(fd, vec, n, flags, timeout);
+
+	for (int i = 0; i < got; i++)
+		urnet__fd_fresh_rights(&vec[i].msg_hdr);
+	return got;
 }
 
 int urnet__socketpair(int domain, int type, int protocol, int sv[2])

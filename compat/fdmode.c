@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "fdmode.h"
+#include "fdtable.h"
 #include "libc.h"
 
 /* 0: caching off.  Never returns to 0 once on. */
@@ -66,6 +67,8 @@ int urnet__fcntl(int fd, int cmd, void *arg, bool large)
 
 	if (cmd == F_SETFL)
 		urnet__fd_mode_changed();
+	else if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && ret >= 0)
+		urnet__fd_fresh(ret);
 	return ret;
 }
 

@@ -246,6 +246,41 @@ void urnet__fd_fresh(int fd)
 		atomic_store(&e->kind, URNET__FDK_UNKNOWN);
 }
 
+void urnet__fd_fresh_rights(const struct msghdr *msg)
+{
+	struct cmsghdr *cm;
+
+	if (!msg->msg_control)
+		return;
+	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+		size_t i, n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			urnet__fd_fresh(fd);
+		}
+	}
+}
+
+/* Written once by the preload module's constructor, before any thread runs. */
+static bool new_numbers_tracked;
+
+void urnet__fd_track_new_numbers(void)
+{
+	new_numbers_tracked = true;
+}
+
+bool urnet__fd_new_numbers_tracked(void)
+{
+	return new_numbers_tracked;
+}
+
 int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 {
 	/*

@@ -15,6 +15,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -62,6 +64,21 @@ URNET__HIDDEN bool urnet__fd_closing(struct urnet__fdent *e);
 /* fd was just created by the kernel (accept): drop what was cached for it. */
 URNET__HIDDEN void urnet__fd_fresh(int fd);
 
+/* Every fd that arrived in msg's SCM_RIGHTS messages is fresh. */
+URNET__HIDDEN void urnet__fd_fresh_rights(const struct msghdr *msg);
+
+/*
+ * The preload module sees every C library call that makes a number name a
+ * new file (socket, socketpair, accept, accept4, dup, dup2, dup3,
+ * fcntl(F_DUPFD), SCM_RIGHTS through recvmsg and recvmmsg), and each one
+ * marks the number fresh.  Its calls then trust an entry's cached file
+ * instead of checking the file's identity before every wait; only a raw
+ * system call could replace the file unseen, and a long wait rechecks for
+ * that (urnet__call_wait).  Turned on once, by the preload module.
+ */
+URNET__HIDDEN void urnet__fd_track_new_numbers(void);
+URNET__HIDDEN bool urnet__fd_new_numbers_tracked(void);
+
 /*
  * Release the number fd with release(arg) (close, dup2, dup3) once no call
  * is inside it.  Returns what release returned, errno preserved from it.
@@ -83,6 +100,9 @@ URNET__HIDDEN int urnet__fd_close_range(unsigned first, unsigned last,
 URNET__HIDDEN int urnet__close_range(unsigned first, unsigned last, int flags);
 URNET__HIDDEN int urnet__socket(int domain, int type, int protocol);
 URNET__HIDDEN int urnet__socketpair(int domain, int type, int protocol, int sv[2]);
+URNET__HIDDEN int urnet__dup(int fd);
+URNET__HIDDEN int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
+				  struct timespec *timeout);
 
 /* In a forked child: forget the parent's engine state (no thread is inside). */
 URNET__HIDDEN void urnet__fdtable_after_fork(void);

@@ -47,6 +47,11 @@ static ssize_t raw_recvmsg(int fd, struct msghdr *m, int fl)
 	return syscall(SYS_recvmsg, fd, m, fl);
 }
 
+static int raw_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int fl, struct timespec *t)
+{
+	return (int)syscall(SYS_recvmmsg, fd, v, n, fl, t);
+}
+
 static ssize_t raw_send(int fd, const void *b, size_t n, int fl)
 {
 	return syscall(SYS_sendto, fd, b, n, fl, NULL, 0);
@@ -91,6 +96,11 @@ static int raw_shutdown(int fd, int how)
 static int raw_close(int fd)
 {
 	return (int)syscall(SYS_close, fd);
+}
+
+static int raw_dup(int o)
+{
+	return (int)syscall(SYS_dup, o);
 }
 
 static int raw_dup3(int o, int n, int fl)
@@ -139,10 +149,11 @@ static int raw_setsockopt(int fd, int level, int name, const void *val, socklen_
 static const struct urnet__libc raw_table = {
 	.accept = raw_accept, .accept4 = raw_accept4, .connect = raw_connect,
 	.recv = raw_recv, .recvfrom = raw_recvfrom, .recvmsg = raw_recvmsg,
+	.recvmmsg = raw_recvmmsg,
 	.send = raw_send, .sendto = raw_sendto, .sendmsg = raw_sendmsg,
 	.read = raw_read, .write = raw_write, .readv = raw_readv,
 	.writev = raw_writev, .shutdown = raw_shutdown, .close = raw_close,
-	.dup2 = raw_dup2, .dup3 = raw_dup3, .socket = raw_socket,
+	.dup = raw_dup, .dup2 = raw_dup2, .dup3 = raw_dup3, .socket = raw_socket,
 	.socketpair = raw_socketpair, .close_range = raw_close_range,
 	.fcntl = raw_fcntl, .fcntl64 = raw_fcntl, .ioctl = raw_ioctl,
 	.setsockopt = raw_setsockopt,
@@ -173,6 +184,7 @@ const struct urnet__libc *urnet__libc_get(void)
 	RESOLVE(recv);
 	RESOLVE(recvfrom);
 	RESOLVE(recvmsg);
+	RESOLVE(recvmmsg);
 	RESOLVE(send);
 	RESOLVE(sendto);
 	RESOLVE(sendmsg);
@@ -182,6 +194,7 @@ const struct urnet__libc *urnet__libc_get(void)
 	RESOLVE(writev);
 	RESOLVE(shutdown);
 	RESOLVE(close);
+	RESOLVE(dup);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
 	RESOLVE(socket);

@@ -148,6 +148,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 __attribute__((constructor)) static void preload_init(void)
 {
 	urnet__fd_mode_cache_enable();
+	urnet__fd_track_new_numbers();
 }
 
 /* New numbers, and numbers closed in bulk: the fd table must hear of them. */
@@ -159,6 +160,17 @@ EXPORT int socket(int domain, int type, int protocol)
 EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
 	return urnet__socketpair(domain, type, protocol, sv);
+}
+
+EXPORT int dup(int fd)
+{
+	return urnet__dup(fd);
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
+		    struct timespec *timeout)
+{
+	return urnet__recvmmsg(fd, vec, n, flags, timeout);
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)

@@ -108,7 +108,7 @@ static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int fla
 	if (c->ready) {
 		/* The last read drained the socket: sleep first, if this call may. */
 		skip = drains && urnet__ready_take_drained(c->ready, &snap) &&
-		       urnet__call_prepare(c, dir) == 0;
+		       urnet__call_prepare_io(c, dir) == 0;
 		if (!skip)
 			snap = urnet__ready_snapshot(c->ready, dir);
 		have_snap = true;
@@ -133,7 +133,7 @@ static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int fla
 		}
 		if (n != -EAGAIN)
 			return n;
-		err = urnet__call_prepare(c, dir);
+		err = urnet__call_prepare_io(c, dir);
 		if (err)
 			return err;
 		if (!have_snap) {
@@ -320,9 +320,17 @@ static inline size_t rw_len(size_t len)
 
 ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	ssize_t n;
+
 	if ((flags & NEVER_WAITS) || !msg)
-		return urnet__libc()->recvmsg(fd, msg, flags);
-	return OR_LIBC(do_recvmsg(fd, msg, flags, false), urnet__libc()->recvmsg(fd, msg, flags));
+		n = urnet__libc()->recvmsg(fd, msg, flags);
+	else
+		n = OR_LIBC(do_recvmsg(fd, msg, flags, false),
+			    urnet__libc()->recvmsg(fd, msg, flags));
+	/* Numbers that came in SCM_RIGHTS may have had entries of their own. */
+	if (n >= 0 && msg)
+		urnet__fd_fresh_rights(msg);
+	return n;
 }
 
 ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)

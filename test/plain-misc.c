@@ -17,6 +17,10 @@
  *   plain-misc modes     O_NONBLOCK and SO_RCVTIMEO changed between waits
  *                        (fcntl, fcntl64 and ioctl through a dup, setsockopt)
  *                        take effect at once
+ *   plain-misc reuse     a number closed behind urnet's back and handed out
+ *                        again (dup, fcntl(F_DUPFD), SCM_RIGHTS, a raw
+ *                        syscall) serves its new socket and the engine lets
+ *                        go of the old one
  * Exit 0 on success; every failure says what went wrong on stderr.
  */
 #define _GNU_SOURCE
@@ -450,10 +454,129 @@ static int modes_case(void)
 	return 0;
 }
 
+/* How reuse_case gives number c a new file after c was closed unseen. */
+enum reuse_how { BY_DUP, BY_DUPFD, BY_DUPFD_CLOEXEC, BY_RECVMSG, BY_RECVMMSG, BY_RAW_DUP };
+
+static const char *const reuse_names[] = {
+	"dup", "fcntl(F_DUPFD)", "fcntl(F_DUPFD_CLOEXEC)", "SCM_RIGHTS by recvmsg",
+	"SCM_RIGHTS by recvmmsg", "raw dup syscall",
+};
+
+static void send_fd(int via, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec v = { "f", 1 };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	CHECK(sendmsg(via, &m, 0) == 1, "sendmsg SCM_RIGHTS");
+}
+
+/* A new number for src's file, made the way how says; -1 on failure. */
+static int reuse_number(enum reuse_how how, int src, int via)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec v = { &byte, 1 };
+	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &v, .msg_iovlen = 1,
+					   .msg_control = cbuf,
+					   .msg_controllen = sizeof(cbuf) } };
+	struct cmsghdr *cm;
+	int fd;
+
+	switch (how) {
+	case BY_DUP:
+		return dup(src);
+	case BY_DUPFD:
+		return fcntl(src, F_DUPFD, 0);
+	case BY_DUPFD_CLOEXEC:
+		return fcntl(src, F_DUPFD_CLOEXEC, 0);
+	case BY_RAW_DUP:
+		return (int)syscall(SYS_dup, src);
+	case BY_RECVMSG:
+		if (recvmsg(via, &mm.msg_hdr, 0) != 1)
+			return -1;
+		break;
+	case BY_RECVMMSG:
+		if (recvmmsg(via, &mm, 1, 0, NULL) != 1)
+			return -1;
+		break;
+	}
+	cm = CMSG_FIRSTHDR(&mm.msg_hdr);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/*
+ * Number c, on which the engine waited, is closed behind urnet's back and
+ * handed out again for another socket.  Calls on c must serve the new
+ * socket, and the engine must let go of the old one (its peer reads EOF)
+ * as soon as c is used again.  A number made by a call the module sees is
+ * known to be new before the first try; one made by a raw system call is
+ * found out by the recheck of the first wait that lasts (about a second).
+ */
+static void reuse_round(enum reuse_how how)
+{
+	const char *what = reuse_names[how];
+	int c, s, u[2], t[2], held[64], nheld = 0, h, fd;
+	char buf[8];
+
+	tcp_pair(&c, &s);
+	/* A wait that times out leaves the engine's poll on the socket armed. */
+	set_rcvtimeo(c, 20);
+	expect_eagain(c, 0, "SO_RCVTIMEO on the first socket");
+	set_rcvtimeo(c, 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, u) == 0, "socketpair");
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, t) == 0, "socketpair");
+	if (how == BY_RECVMSG || how == BY_RECVMMSG)
+		send_fd(t[0], u[0]);
+	/* Fill the numbers below c: the next one handed out is c. */
+	while ((h = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && h < c) {
+		CHECK(nheld < 64, "too many free numbers below the socket");
+		held[nheld++] = h;
+	}
+	CHECK(h > c, "open /dev/null");
+	close(h);
+	CHECK(syscall(SYS_close, c) == 0, "close behind urnet's back");
+	fd = reuse_number(how, u[0], t[1]);
+	CHECK(fd == c, what);
+	if (how == BY_RAW_DUP) {
+		expect_blocking(c, u[1], what);
+	} else {
+		/* No wait: knowing the number is new cannot depend on one. */
+		CHECK(send(u[1], "ping", 4, 0) == 4, "send");
+		CHECK(recv(c, buf, sizeof(buf), 0) == 4 && !memcmp(buf, "ping", 4), what);
+	}
+	set_rcvtimeo(s, 10000);
+	CHECK(recv(s, buf, sizeof(buf), 0) == 0, "the first socket was not released");
+	expect_blocking(c, u[1], what);
+	close(c);
+	close(s);
+	close(u[0]);
+	close(u[1]);
+	close(t[0]);
+	close(t[1]);
+	while (nheld)
+		close(held[--nheld]);
+}
+
+static int reuse_case(void)
+{
+	for (enum reuse_how how = BY_DUP; how <= BY_RAW_DUP; how++)
+		reuse_round(how);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|close-range-race|fork|modes|exec-check\n");
+		fprintf(stderr, "usage: plain-misc eintr|restart|close|close-range|close-range-race|fork|modes|reuse|exec-check\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -471,6 +594,8 @@ int main(int argc, char **argv)
 		return modes_case();
 	if (!strcmp(mode, "close-range-race"))
 		return close_range_race_case();
+	if (!strcmp(mode, "reuse"))
+		return reuse_case();
 	if (!strcmp(mode, "exec-check")) {
 		const char *fds = getenv("PLAIN_MISC_FDS");
 

@@ -1,7 +1,8 @@
 # End to end: plain libc programs, built without urnet, under urnet-run.
 # A thread-per-connection echo server and 128 concurrent client connections
 # with checksums; SIGALRM interrupting a blocked recv; close and
-# close_range waking a blocked recv; fork and exec; a static program.  Runs
+# close_range waking a blocked recv; fork and exec; numbers reused behind
+# urnet's back; a static program.  Runs
 # on both engine backends; each program's urnet-stats line must show that
 # the engine served its calls.
 . "${srcdir:-.}/test/preload-lib.sh"
@@ -27,13 +28,13 @@ for backend in io_uring syscall; do
 	engine_worked "$tmp/client.err" "echo client"
 	grep -q "backend=$backend" "$tmp/server.err" || fail "server did not run on $backend"
 
-	modes="eintr restart close close-range close-range-race fork modes"
+	modes="eintr restart close close-range close-range-race fork modes reuse"
 	case $runtime in
 	*tsan*)
 		# ThreadSanitizer runs a handler only at the thread's next libc
 		# call and cannot start threads in a forked child.
 		echo "(ThreadSanitizer build: restart and fork cases not run)"
-		modes="eintr close close-range close-range-race modes" ;;
+		modes="eintr close close-range close-range-race modes reuse" ;;
 	esac
 	for m in $modes; do
 		timeout 60 $URUN "$B/test/plain-misc" "$m" 2>"$tmp/misc.err" ||
