@@ -668,7 +668,13 @@ static void syscall_loop(urnet_engine *e)
 			continue;
 		}
 		atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
-		if (!urnet__queue_empty(&e->queue)) {
+		/*
+		 * A stop between the check above and the store has spent its
+		 * wake already (a futex wake is not kept, unlike the ring's
+		 * eventfd): look at the flag again.
+		 */
+		if (!urnet__queue_empty(&e->queue) ||
+		    atomic_load_explicit(&e->stopping, memory_order_seq_cst)) {
 			atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
 			continue;
 		}
