@@ -23,6 +23,10 @@
 
 #define URNET__DEFAULT_ENTRIES	256
 #define URNET__CQ_FACTOR	8
+#define URNET__SPARE_OPS	1024
+
+/* The engine whose thread this is; NULL on every other thread. */
+static _Thread_local urnet_engine *engine_self;
 
 static inline uint64_t tagged(const void *p, uint64_t tag)
 {
@@ -278,14 +282,53 @@ static void blocking_done(struct urnet__op *op)
 		urnet__futex_wake(&op->state, 1);
 }
 
+/*
+ * An event loop on the engine submits its next step from every completion:
+ * keeping the finished operations spares malloc and free a pair per step.
+ */
+static void op_recycle(urnet_engine *e, struct urnet__op *op)
+{
+	/* The syscall backend's submits all come from other threads. */
+	if (e->syscall_backend || e->spare_count >= URNET__SPARE_OPS) {
+		free(op);
+		return;
+	}
+	op->live_next = e->spare_ops;
+	e->spare_ops = op;
+	e->spare_count++;
+}
+
+static struct urnet__op *op_reuse(urnet_engine *e)
+{
+	struct urnet__op *op = e->spare_ops;
+
+	if (!op)
+		return calloc(1, sizeof(*op));
+	e->spare_ops = op->live_next;
+	e->spare_count--;
+	memset(op, 0, sizeof(*op));
+	return op;
+}
+
+static void spare_ops_free(urnet_engine *e)
+{
+	struct urnet__op *op;
+
+	while ((op = e->spare_ops)) {
+		e->spare_ops = op->live_next;
+		free(op);
+	}
+	e->spare_count = 0;
+}
+
 /* Final result of an operation, from a CQE or from the engine itself. */
-static void op_finish(struct urnet__op *op, int res, unsigned flags)
+static void op_finish(urnet_engine *e, struct urnet__op *op, int res, unsigned flags)
 {
 	op->res = res;
 	op->cqe_flags = flags;
 	if (op->done) {
 		op->done(res, flags, op->arg);
-		free(op);
+		op_recycle(e, op);
 	} else {
 		blocking_done(op);
 	}
@@ -307,9 +350,9 @@ static void op_cqe(urnet_engine *e, struct urnet__op *op, int res, unsigned flag
 	}
 	live_del(e, op);
 	if (!op->done && op->multishot_cut)
-		op_finish(op, op->res, op->cqe_flags & ~IORING_CQE_F_MORE);
+		op_finish(e, op, op->res, op->cqe_flags & ~IORING_CQE_F_MORE);
 	else
-		op_finish(op, res, flags);
+		op_finish(e, op, res, flags);
 }
 
 static void op_start(urnet_engine *e, struct urnet__op *op)
@@ -433,7 +476,7 @@ static void engine_dispatch(urnet_engine *e, struct urnet__qnode *n)
 	case URNET__Q_USER:
 		op = urnet__container_of(n, struct urnet__op, node);
 		if (stopping)
-			op_finish(op, -ECANCELED, 0);
+			op_finish(e, op, -ECANCELED, 0);
 		else
 			op_start(e, op);
 		break;
@@ -477,6 +520,12 @@ static void engine_drain_queue(urnet_engine *e)
 static void engine_reap(urnet_engine *e)
 {
 	struct { uint64_t ud; int res; unsigned flags; } got[URNET__REAP_BATCH];
+	/*
+	 * Only what is there now: the callbacks' operations that complete at
+	 * once (a send, mostly) wait for the next turn, behind the task work
+	 * the kernel runs when the engine asks for completions.
+	 */
+	unsigned budget = io_uring_cq_ready(&e->ring);
 	struct io_uring_cqe *cqe;
 	unsigned head, n, i;
 
@@ -491,11 +540,12 @@ static void engine_reap(urnet_engine *e)
 			got[n].ud = io_uring_cqe_get_data64(cqe);
 			got[n].res = cqe->res;
 			got[n].flags = cqe->flags;
-			if (++n == URNET__REAP_BATCH)
+			if (++n == URNET__REAP_BATCH || n == budget)
 				break;
 		}
 		if (!n)
 			return;
+		budget -= n;
 		io_uring_cq_advance(&e->ring, n);
 		/* Counted first: a woken caller may read the stats at once. */
 		stat_add(&e->stats.completed, n);
@@ -525,7 +575,7 @@ static void engine_reap(urnet_engine *e)
 				break;
 			}
 		}
-	} while (n == URNET__REAP_BATCH);
+	} while (budget);
 }
 
 /* Stopping: cancel everything in the ring; their CQEs finish the callers. */
@@ -657,7 +707,7 @@ static void syscall_loop(urnet_engine *e)
 					op->prep(&sqe, op->arg);
 					res = urnet__syscall_run(e, &sqe, 0, 0);
 				}
-				op_finish(op, res, 0);
+				op_finish(e, op, res, 0);
 			}
 			n = next;
 		}
@@ -777,6 +827,7 @@ static void *engine_main(void *arg)
 	int ret = 0;
 
 	pthread_setname_np(pthread_self(), "urnet-engine");
+	engine_self = e;
 	engine_request_short_slice();
 	if (!e->syscall_backend) {
 		/* Created here so that this thread is the ring's single issuer. */
@@ -808,6 +859,7 @@ static void *engine_main(void *arg)
 		engine_loop(e);
 		io_uring_queue_exit(&e->ring);
 	}
+	spare_ops_free(e);
 	return NULL;
 }
 
@@ -942,6 +994,24 @@ int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep, urnet_complete_fn d
 
 	if (!e || !prep || !done)
 		return -EINVAL;
+	if (engine_self == e && !e->syscall_backend && io_uring_sq_space_left(&e->ring)) {
+		/*
+		 * From a completion callback: straight into the SQ, submitted
+		 * with the rest of the turn, without the queue's atomics.  Not
+		 * into a full SQ: submitting there, in the middle of a reap,
+		 * would complete sends at once and keep the reap going.
+		 */
+		if (atomic_load_explicit(&e->stopping, memory_order_acquire))
+			return -ESHUTDOWN;
+		op = op_reuse(e);
+		if (!op)
+			return -ENOMEM;
+		op->prep = prep;
+		op->done = done;
+		op->arg = arg;
+		op_start(e, op);
+		return 0;
+	}
 	op = calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;

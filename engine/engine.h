@@ -102,6 +102,8 @@ struct urnet_engine {
 	unsigned ring_flags;
 	unsigned live_polls;
 	struct urnet__op *live_ops;	/* in the ring: cancelled at shutdown */
+	struct urnet__op *spare_ops;	/* finished async ops, for the next submit */
+	unsigned spare_count;
 	struct urnet__ready *polled;	/* readies with a poll in the ring */
 	bool cancel_sent;
 	int64_t poll_max_ns;		/* idle_poll.c: 0 = never poll */

@@ -402,6 +402,77 @@ START_TEST(async_burst_beyond_ring_size)
 }
 END_TEST
 
+/*
+ * An event loop submits its next steps from its callbacks.  Each
+ * completion here submits two more until a tree of TREE_OPS operations has
+ * run; on an 8-entry ring the callbacks of one batch fill the SQ, so
+ * submits from a callback must also work when the SQ is full.
+ */
+#define TREE_DEPTH	10
+#define TREE_OPS	((1 << (TREE_DEPTH + 1)) - 1)
+
+struct tree {
+	urnet_engine *e;
+	_Atomic int done;
+	_Atomic int bad;	/* a failed submit, an error, a foreign thread */
+	pthread_t engine_thread;
+	_Atomic int engine_thread_known;
+	struct tree_node { struct tree *t; int depth; } nodes[TREE_OPS];
+	_Atomic int next;
+};
+
+static void tree_done(int res, unsigned flags, void *arg);
+
+static void tree_submit(struct tree *t, int depth)
+{
+	int i = atomic_fetch_add(&t->next, 1);
+
+	t->nodes[i] = (struct tree_node){ t, depth };
+	if (urnet_engine_submit(t->e, prep_nop, tree_done, &t->nodes[i]) != 0)
+		atomic_fetch_add(&t->bad, 1);
+}
+
+static void tree_done(int res, unsigned flags, void *arg)
+{
+	struct tree_node *n = arg;
+	struct tree *t = n->t;
+
+	(void)flags;
+	if (!atomic_exchange(&t->engine_thread_known, 1))
+		t->engine_thread = pthread_self();
+	else if (!pthread_equal(t->engine_thread, pthread_self()))
+		atomic_fetch_add(&t->bad, 1);
+	if (res != 0)
+		atomic_fetch_add(&t->bad, 1);
+	if (n->depth < TREE_DEPTH) {
+		tree_submit(t, n->depth + 1);
+		tree_submit(t, n->depth + 1);
+	}
+	atomic_fetch_add(&t->done, 1);
+}
+
+START_TEST(submit_from_callbacks_beyond_ring_size)
+{
+	struct urnet_engine_config cfg;
+	struct tree *t = calloc(1, sizeof(*t));
+	int i;
+
+	ck_assert_ptr_nonnull(t);
+	urnet_engine_config_init(&cfg);
+	cfg.ring_entries = 8;
+	t->e = urnet_engine_new(&cfg);
+	ck_assert_ptr_nonnull(t->e);
+	tree_submit(t, 0);
+	for (i = 0; i < 20000 && atomic_load(&t->done) < TREE_OPS; i++)
+		usleep(500);
+	ck_assert_int_eq(atomic_load(&t->done), TREE_OPS);
+	ck_assert_int_eq(atomic_load(&t->bad), 0);
+	ck_assert_int_eq(urnet_engine_close(t->e), 0);
+	ck_assert_int_eq(atomic_load(&t->next), TREE_OPS);
+	free(t);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- shutdown */
 
 struct blocked_read {
@@ -479,6 +550,54 @@ START_TEST(close_with_queued_operations)
 	ck_assert_int_eq(submitted, 500);
 	ck_assert_int_eq(urnet_engine_close(e), 0);
 	ck_assert_int_eq(atomic_load(&c.n), 500);
+}
+END_TEST
+
+/*
+ * Callbacks that keep resubmitting while the engine closes: close returns,
+ * a submit from a callback is refused from then on, and every operation
+ * that was accepted has its callback run exactly once.
+ */
+struct relay {
+	urnet_engine *e;
+	_Atomic int accepted;
+	_Atomic int done;
+	_Atomic int refused;
+};
+
+static void relay_done(int res, unsigned flags, void *arg)
+{
+	struct relay *r = arg;
+	int ret;
+
+	(void)res;
+	(void)flags;
+	atomic_fetch_add(&r->done, 1);
+	ret = urnet_engine_submit(r->e, prep_nop, relay_done, r);
+	if (ret == 0)
+		atomic_fetch_add(&r->accepted, 1);
+	else if (ret == -ESHUTDOWN)
+		atomic_fetch_add(&r->refused, 1);
+}
+
+START_TEST(close_while_callbacks_resubmit)
+{
+	struct relay r = { 0 };
+	int i;
+
+	r.e = urnet_engine_new(NULL);
+	ck_assert_ptr_nonnull(r.e);
+	for (i = 0; i < 16; i++) {
+		ck_assert_int_eq(urnet_engine_submit(r.e, prep_nop, relay_done, &r), 0);
+		atomic_fetch_add(&r.accepted, 1);
+	}
+	/* Bounded: the chains are busy long before this. */
+	for (i = 0; i < 20000 && atomic_load(&r.done) < 10000; i++)
+		usleep(100);
+	ck_assert_int_ge(atomic_load(&r.done), 10000);
+	ck_assert_int_eq(urnet_engine_close(r.e), 0);
+	ck_assert_int_eq(atomic_load(&r.done), atomic_load(&r.accepted));
+	ck_assert_int_eq(atomic_load(&r.refused), 16);
 }
 END_TEST
 
@@ -968,6 +1087,7 @@ static Suite *engine_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, many_threads_one_engine);
 	tcase_add_test(tc, async_burst_beyond_ring_size);
+	tcase_add_test(tc, submit_from_callbacks_beyond_ring_size);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("idle_poll");
@@ -983,6 +1103,7 @@ static Suite *engine_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, close_with_pending_operations);
 	tcase_add_test(tc, close_with_queued_operations);
+	tcase_add_test(tc, close_while_callbacks_resubmit);
 	tcase_add_test(tc, submit_after_close_fails);
 	tcase_add_test(tc, close_idle_engines_repeatedly);
 	suite_add_tcase(s, tc);
