@@ -950,6 +950,16 @@ void urnet__engine_put(urnet_engine *e)
 		free(e);
 }
 
+bool urnet__engine_on_thread(const urnet_engine *e)
+{
+	return engine_self == e;
+}
+
+struct io_uring *urnet__engine_ring(urnet_engine *e)
+{
+	return e->syscall_backend ? NULL : &e->ring;
+}
+
 const char *urnet_engine_backend(const urnet_engine *e)
 {
 	if (!e)
@@ -1034,6 +1044,8 @@ int urnet__engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
 
 	if (!e || !prep || deadline_ns < 0)
 		return -EINVAL;
+	if (engine_self == e)
+		return -EDEADLK;
 	if (deadline_ns > 0 && urnet_now_ns() >= deadline_ns)
 		return -ETIMEDOUT;
 	if (atomic_load_explicit(&e->stopping, memory_order_acquire))

@@ -128,6 +128,12 @@ struct urnet_engine {
 /* Queue a node and wake the engine if it sleeps; -ESHUTDOWN once stopping. */
 URNET__HIDDEN int urnet__engine_push(urnet_engine *e, struct urnet__qnode *n);
 
+/* True on e's own thread (completion callbacks run there). */
+URNET__HIDDEN bool urnet__engine_on_thread(const urnet_engine *e);
+
+/* e's ring, NULL on the syscall backend; touch it on the engine thread only. */
+URNET__HIDDEN struct io_uring *urnet__engine_ring(urnet_engine *e);
+
 /* Submit every prepared SQE (engine thread). */
 URNET__HIDDEN void urnet__engine_submit_pending(urnet_engine *e);
 

@@ -93,7 +93,8 @@ URNET_API int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep,
 				  urnet_complete_fn done, void *arg);
 
 /*
- * Blocking submission: returns the CQE's result.  deadline_ns is absolute
+ * Blocking submission: returns the CQE's result (-EDEADLK on the engine's
+ * own thread, where nothing could complete it).  deadline_ns is absolute
  * CLOCK_MONOTONIC (urnet_now_ns() + n), 0 for none.  At the deadline the
  * operation is cancelled and the call returns -ETIMEDOUT, but only after the
  * kernel has let go of the operation, so buffers on the stack are safe.  If
@@ -103,6 +104,37 @@ URNET_API int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep,
  */
 URNET_API int urnet_engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
 				int64_t deadline_ns);
+
+/*
+ * Provided buffers (a buffer ring, Linux 5.19): count buffers of size bytes
+ * each, registered on e's ring as buffer group bgid and all handed to the
+ * kernel.  An operation picks one when it runs (IOSQE_BUFFER_SELECT with
+ * sqe->buf_group = bgid), so a multishot recv can stay armed on a
+ * connection without holding memory while it is idle.  Its completion
+ * carries IORING_CQE_F_BUFFER and the buffer id in
+ * cqe_flags >> IORING_CQE_BUFFER_SHIFT; once out of buffers a multishot
+ * recv ends with -ENOBUFS.  count is a power of two up to 32768.  NULL and
+ * errno: EINVAL, EEXIST (bgid in use on e), ENOMEM, EOPNOTSUPP (syscall
+ * backend), ESHUTDOWN, or what the kernel says (EINVAL before 5.19).
+ */
+typedef struct urnet_buf_ring urnet_buf_ring;
+
+URNET_API urnet_buf_ring *urnet_buf_ring_new(urnet_engine *e, unsigned short bgid,
+					     unsigned count, size_t size);
+/* Buffer bid's memory, NULL for an id out of range. */
+URNET_API void *urnet_buf_ring_buf(const urnet_buf_ring *br, unsigned bid);
+/*
+ * Give buffer bid back to the kernel, once its data is consumed.  Only on
+ * the engine thread, from completion callbacks (the ring has one
+ * producer): -EPERM on any other thread, -EINVAL for an id out of range.
+ * Each buffer a completion delivered goes back once.
+ */
+URNET_API int urnet_buf_ring_put(urnet_buf_ring *br, unsigned bid);
+/*
+ * Unregister the group and free its memory.  Only once no operation that
+ * selects from the group is left in the ring.  0 or -errno.
+ */
+URNET_API int urnet_buf_ring_free(urnet_buf_ring *br);
 
 struct urnet_engine_stats {
 	uint64_t submitted;	/* SQEs handed to the kernel */

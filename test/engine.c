@@ -473,6 +473,214 @@ START_TEST(submit_from_callbacks_beyond_ring_size)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- buffer rings */
+
+#define BR_COUNT	4
+#define BR_SIZE		64
+#define BR_GROUP	7
+
+/* What a multishot recv selecting from a buffer ring delivered. */
+struct br_recv {
+	urnet_buf_ring *br;
+	int fd;
+	_Atomic bool give_back;	/* put each buffer back from the callback */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int count;
+	int res[16];
+	unsigned flags[16];
+	char data[16][BR_SIZE + 1];
+	int put_res[16];
+};
+
+static void br_recv_prep(struct io_uring_sqe *sqe, void *arg)
+{
+	struct br_recv *r = arg;
+
+	io_uring_prep_recv_multishot(sqe, r->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BR_GROUP;
+}
+
+static void br_recv_done(int res, unsigned flags, void *arg)
+{
+	struct br_recv *r = arg;
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	i = r->count < 16 ? r->count : 15;
+	r->res[i] = res;
+	r->flags[i] = flags;
+	r->put_res[i] = 1;
+	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+
+		memcpy(r->data[i], urnet_buf_ring_buf(r->br, bid), (size_t)res);
+		if (atomic_load(&r->give_back))
+			r->put_res[i] = urnet_buf_ring_put(r->br, bid);
+	}
+	r->count++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static bool br_wait(struct br_recv *r, int count)
+{
+	struct timespec until;
+	bool got;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&r->lock);
+	while (r->count < count && ret == 0)
+		ret = pthread_cond_timedwait(&r->cond, &r->lock, &until);
+	got = r->count >= count;
+	pthread_mutex_unlock(&r->lock);
+	return got;
+}
+
+/*
+ * One multishot recv, armed once, reads message after message into
+ * buffers it picks from the ring; the buffers the callback puts back are
+ * picked again.  Without them the recv ends with -ENOBUFS.
+ */
+START_TEST(buf_ring_feeds_multishot_recv)
+{
+	static const char *msgs[] = { "one", "two", "three", "four", "five", "six" };
+	struct br_recv *r = calloc(1, sizeof(*r));
+	unsigned seen_bids = 0;
+	int sv[2], i, n;
+
+	ck_assert_ptr_nonnull(r);
+	errno = 0;
+	r->br = urnet_buf_ring_new(engine, BR_GROUP, BR_COUNT, BR_SIZE);
+	if (is_syscall()) {
+		ck_assert_ptr_null(r->br);
+		ck_assert_int_eq(errno, EOPNOTSUPP);
+		free(r);
+		return;
+	}
+	ck_assert_msg(r->br, "urnet_buf_ring_new: %s", strerror(errno));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	r->fd = sv[0];
+	atomic_store(&r->give_back, true);
+	ck_assert_int_eq(urnet_engine_submit(engine, br_recv_prep, br_recv_done, r), 0);
+
+	/* More messages than buffers: they come back and are used again. */
+	n = 6;
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(write(sv[1], msgs[i], strlen(msgs[i])), (ssize_t)strlen(msgs[i]));
+		ck_assert(br_wait(r, i + 1));
+		ck_assert_int_eq(r->res[i], (int)strlen(msgs[i]));
+		ck_assert(r->flags[i] & IORING_CQE_F_MORE);
+		ck_assert(r->flags[i] & IORING_CQE_F_BUFFER);
+		ck_assert_uint_lt(r->flags[i] >> IORING_CQE_BUFFER_SHIFT, BR_COUNT);
+		seen_bids |= 1u << (r->flags[i] >> IORING_CQE_BUFFER_SHIFT);
+		ck_assert_str_eq(r->data[i], msgs[i]);
+		ck_assert_int_eq(r->put_res[i], 0);
+	}
+	ck_assert_uint_eq(seen_bids, (1u << BR_COUNT) - 1);
+
+	/* Keep them: four more messages fill every buffer, the fifth has none. */
+	atomic_store(&r->give_back, false);
+	for (i = 0; i < BR_COUNT + 1; i++) {
+		ck_assert_int_eq(write(sv[1], "x", 1), 1);
+		ck_assert(br_wait(r, n + i + 1));
+		if (i < BR_COUNT) {
+			ck_assert_int_eq(r->res[n + i], 1);
+			ck_assert(r->flags[n + i] & IORING_CQE_F_MORE);
+		}
+	}
+	ck_assert_int_eq(r->res[n + BR_COUNT], -ENOBUFS);
+	ck_assert(!(r->flags[n + BR_COUNT] & IORING_CQE_F_MORE));
+
+	ck_assert_int_eq(urnet_buf_ring_free(r->br), 0);
+	close(sv[0]);
+	close(sv[1]);
+	free(r);
+}
+END_TEST
+
+START_TEST(buf_ring_bad_arguments)
+{
+	urnet_buf_ring *br;
+
+	errno = 0;
+	ck_assert_ptr_null(urnet_buf_ring_new(NULL, 1, 4, 64));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_buf_ring_new(engine, 1, 3, 64));	/* not a power of two */
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_buf_ring_new(engine, 1, 0, 64));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_buf_ring_new(engine, 1, 65536, 64));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_buf_ring_new(engine, 1, 4, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(urnet_buf_ring_put(NULL, 0), -EINVAL);
+	ck_assert_int_eq(urnet_buf_ring_free(NULL), -EINVAL);
+	ck_assert_ptr_null(urnet_buf_ring_buf(NULL, 0));
+	if (is_syscall())
+		return;
+
+	br = urnet_buf_ring_new(engine, 1, 4, 64);
+	ck_assert_ptr_nonnull(br);
+	errno = 0;
+	ck_assert_ptr_null(urnet_buf_ring_new(engine, 1, 4, 64));	/* group taken */
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_ptr_nonnull(urnet_buf_ring_buf(br, 3));
+	ck_assert_ptr_null(urnet_buf_ring_buf(br, 4));
+	ck_assert_int_eq(urnet_buf_ring_put(br, 4), -EINVAL);
+	/* The ring has one producer, the engine thread. */
+	ck_assert_int_eq(urnet_buf_ring_put(br, 0), -EPERM);
+	ck_assert_int_eq(urnet_buf_ring_free(br), 0);
+	/* Freed, the group can be registered again. */
+	br = urnet_buf_ring_new(engine, 1, 4, 64);
+	ck_assert_ptr_nonnull(br);
+	ck_assert_int_eq(urnet_buf_ring_free(br), 0);
+}
+END_TEST
+
+/* A ring outliving its engine can still be freed. */
+START_TEST(buf_ring_free_after_engine_close)
+{
+	urnet_engine *e = urnet_engine_new(NULL);
+	urnet_buf_ring *br;
+
+	ck_assert_ptr_nonnull(e);
+	if (is_syscall()) {
+		ck_assert_int_eq(urnet_engine_close(e), 0);
+		return;
+	}
+	br = urnet_buf_ring_new(e, 2, 8, 128);
+	ck_assert_ptr_nonnull(br);
+	ck_assert_int_eq(urnet_engine_close(e), 0);
+	ck_assert_int_eq(urnet_buf_ring_free(br), 0);
+}
+END_TEST
+
+/* A blocking call from a callback could never complete: refused. */
+static void call_from_callback(int res, unsigned flags, void *arg)
+{
+	struct job *j = arg;
+
+	(void)res;
+	(void)flags;
+	on_done(urnet_engine_call(engine, prep_nop, NULL, 0), 0, j);
+}
+
+START_TEST(blocking_call_from_callback_refused)
+{
+	struct job j = JOB_INIT;
+
+	ck_assert_int_eq(urnet_engine_submit(engine, prep_nop, call_from_callback, &j), 0);
+	wait_done(&j, 1);
+	ck_assert_int_eq(j.d.res, -EDEADLK);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- shutdown */
 
 struct blocked_read {
@@ -1127,6 +1335,14 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, ready_write_wakes_when_peer_drains);
 	tcase_add_test(tc, ready_wait_eintr_flag);
 	tcase_add_test(tc, ready_wait_is_cancellation_point);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("buf_ring");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, buf_ring_feeds_multishot_recv);
+	tcase_add_test(tc, buf_ring_bad_arguments);
+	tcase_add_test(tc, buf_ring_free_after_engine_close);
+	tcase_add_test(tc, blocking_call_from_callback_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

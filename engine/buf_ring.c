@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provided buffer rings on an engine's ring.  Registering and unregistering
+ * go to the engine thread, the ring's single issuer; they ride on a NOP
+ * whose prep makes the register call.  Returning buffers needs no system
+ * call, only stores into the shared ring, and the engine thread is the
+ * ring's one producer.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "engine.h"
+#include "internal.h"
+
+#define URNET__BUF_RING_MAX	32768
+
+struct urnet_buf_ring {
+	urnet_engine *e;
+	struct io_uring_buf_ring *ring;	/* shared with the kernel, page aligned */
+	size_t ring_bytes;
+	char *bufs;
+	size_t size;
+	unsigned count;
+	unsigned short bgid;
+};
+
+struct reg_job {
+	urnet_buf_ring *br;
+	bool unregister;
+	int res;
+};
+
+/* Engine thread. */
+static void reg_run(struct reg_job *j)
+{
+	urnet_buf_ring *br = j->br;
+	struct io_uring *ring = urnet__engine_ring(br->e);
+	struct io_uring_buf_reg reg;
+	unsigned i;
+
+	if (j->unregister) {
+		j->res = io_uring_unregister_buf_ring(ring, br->bgid);
+		return;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)br->ring;
+	reg.ring_entries = br->count;
+	reg.bgid = br->bgid;
+	j->res = io_uring_register_buf_ring(ring, &reg, 0);
+	if (j->res)
+		return;
+	io_uring_buf_ring_init(br->ring);
+	for (i = 0; i < br->count; i++)
+		io_uring_buf_ring_add(br->ring, br->bufs + (size_t)i * br->size, (unsigned)br->size,
+				      (unsigned short)i, io_uring_buf_ring_mask(br->count), (int)i);
+	io_uring_buf_ring_advance(br->ring, (int)br->count);
+}
+
+static void reg_prep(struct io_uring_sqe *sqe, void *arg)
+{
+	reg_run(arg);
+	io_uring_prep_nop(sqe);
+}
+
+static int reg_on_engine(urnet_buf_ring *br, bool unregister)
+{
+	struct reg_job j = { br, unregister, 0 };
+	int ret;
+
+	if (urnet__engine_on_thread(br->e)) {
+		reg_run(&j);
+		return j.res;
+	}
+	ret = urnet_engine_call(br->e, reg_prep, &j, 0);
+	return ret < 0 ? ret : j.res;
+}
+
+urnet_buf_ring *urnet_buf_ring_new(urnet_engine *e, unsigned short bgid, unsigned count,
+				   size_t size)
+{
+	urnet_buf_ring *br;
+	void *mem;
+	int ret;
+
+	if (!e || !count || count > URNET__BUF_RING_MAX || (count & (count - 1)) || !size ||
+	    size > UINT32_MAX || (size_t)count > SIZE_MAX / size) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (urnet__engine_is_syscall(e)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	br = calloc(1, sizeof(*br));
+	if (!br)
+		return NULL;
+	br->e = e;
+	br->count = count;
+	br->size = size;
+	br->bgid = bgid;
+	br->ring_bytes = (size_t)count * sizeof(struct io_uring_buf);
+	mem = mmap(NULL, br->ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	br->bufs = malloc((size_t)count * size);
+	if (mem == MAP_FAILED || !br->bufs) {
+		if (mem != MAP_FAILED)
+			munmap(mem, br->ring_bytes);
+		free(br->bufs);
+		free(br);
+		errno = ENOMEM;
+		return NULL;
+	}
+	br->ring = mem;
+	/* Held until free, so that a free after the engine's close is defined. */
+	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	ret = reg_on_engine(br, false);
+	if (ret) {
+		urnet__engine_put(e);
+		munmap(br->ring, br->ring_bytes);
+		free(br->bufs);
+		free(br);
+		errno = -ret;
+		return NULL;
+	}
+	return br;
+}
+
+void *urnet_buf_ring_buf(const urnet_buf_ring *br, unsigned bid)
+{
+	if (!br || bid >= br->count)
+		return NULL;
+	return br->bufs + (size_t)bid * br->size;
+}
+
+int urnet_buf_ring_put(urnet_buf_ring *br, unsigned bid)
+{
+	if (!br || bid >= br->count)
+		return -EINVAL;
+	if (!urnet__engine_on_thread(br->e))
+		return -EPERM;
+	io_uring_buf_ring_add(br->ring, br->bufs + (size_t)bid * br->size, (unsigned)br->size,
+			      (unsigned short)bid, io_uring_buf_ring_mask(br->count), 0);
+	io_uring_buf_ring_advance(br->ring, 1);
+	return 0;
+}
+
+int urnet_buf_ring_free(urnet_buf_ring *br)
+{
+	int ret;
+
+	if (!br)
+		return -EINVAL;
+	ret = reg_on_engine(br, true);
+	/* A stopped engine took its ring, and the group, with it. */
+	if (ret && ret != -ESHUTDOWN)
+		return ret;
+	munmap(br->ring, br->ring_bytes);
+	free(br->bufs);
+	urnet__engine_put(br->e);
+	free(br);
+	return 0;
+}
