@@ -529,6 +529,8 @@ static void engine_reap(urnet_engine *e)
 	struct io_uring_cqe *cqe;
 	unsigned head, n, i;
 
+	if (!budget)
+		return;
 	do {
 		/*
 		 * Not io_uring_peek_batch_cqe(): it enters the kernel for pending
