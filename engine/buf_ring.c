@@ -34,6 +34,29 @@ struct reg_job {
 	int res;
 };
 
+static char *buf_addr(const urnet_buf_ring *br, unsigned bid)
+{
+	return br->bufs + (size_t)bid * br->size;
+}
+
+/* Queue buffer bid at offset off past the ring's tail (engine thread). */
+static void buf_add(urnet_buf_ring *br, unsigned bid, int off)
+{
+	io_uring_buf_ring_add(br->ring, buf_addr(br, bid), (unsigned)br->size,
+			      (unsigned short)bid, io_uring_buf_ring_mask(br->count), off);
+}
+
+/* Memory and engine reference; the group is no longer registered. */
+static void buf_ring_release(urnet_buf_ring *br)
+{
+	if (br->ring)
+		munmap(br->ring, br->ring_bytes);
+	free(br->bufs);
+	if (br->e)
+		urnet__engine_put(br->e);
+	free(br);
+}
+
 /* Engine thread. */
 static void reg_run(struct reg_job *j)
 {
@@ -55,8 +78,7 @@ static void reg_run(struct reg_job *j)
 		return;
 	io_uring_buf_ring_init(br->ring);
 	for (i = 0; i < br->count; i++)
-		io_uring_buf_ring_add(br->ring, br->bufs + (size_t)i * br->size, (unsigned)br->size,
-				      (unsigned short)i, io_uring_buf_ring_mask(br->count), (int)i);
+		buf_add(br, i, (int)i);
 	io_uring_buf_ring_advance(br->ring, (int)br->count);
 }
 
@@ -98,30 +120,24 @@ urnet_buf_ring *urnet_buf_ring_new(urnet_engine *e, unsigned short bgid, unsigne
 	br = calloc(1, sizeof(*br));
 	if (!br)
 		return NULL;
-	br->e = e;
 	br->count = count;
 	br->size = size;
 	br->bgid = bgid;
 	br->ring_bytes = (size_t)count * sizeof(struct io_uring_buf);
 	mem = mmap(NULL, br->ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	br->ring = mem == MAP_FAILED ? NULL : mem;
 	br->bufs = malloc((size_t)count * size);
-	if (mem == MAP_FAILED || !br->bufs) {
-		if (mem != MAP_FAILED)
-			munmap(mem, br->ring_bytes);
-		free(br->bufs);
-		free(br);
+	if (!br->ring || !br->bufs) {
+		buf_ring_release(br);
 		errno = ENOMEM;
 		return NULL;
 	}
-	br->ring = mem;
 	/* Held until free, so that a free after the engine's close is defined. */
-	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	urnet__engine_get(e);
+	br->e = e;
 	ret = reg_on_engine(br, false);
 	if (ret) {
-		urnet__engine_put(e);
-		munmap(br->ring, br->ring_bytes);
-		free(br->bufs);
-		free(br);
+		buf_ring_release(br);
 		errno = -ret;
 		return NULL;
 	}
@@ -132,7 +148,7 @@ void *urnet_buf_ring_buf(const urnet_buf_ring *br, unsigned bid)
 {
 	if (!br || bid >= br->count)
 		return NULL;
-	return br->bufs + (size_t)bid * br->size;
+	return buf_addr(br, bid);
 }
 
 int urnet_buf_ring_put(urnet_buf_ring *br, unsigned bid)
@@ -141,8 +157,7 @@ int urnet_buf_ring_put(urnet_buf_ring *br, unsigned bid)
 		return -EINVAL;
 	if (!urnet__engine_on_thread(br->e))
 		return -EPERM;
-	io_uring_buf_ring_add(br->ring, br->bufs + (size_t)bid * br->size, (unsigned)br->size,
-			      (unsigned short)bid, io_uring_buf_ring_mask(br->count), 0);
+	buf_add(br, bid, 0);
 	io_uring_buf_ring_advance(br->ring, 1);
 	return 0;
 }
@@ -157,9 +172,6 @@ int urnet_buf_ring_free(urnet_buf_ring *br)
 	/* A stopped engine took its ring, and the group, with it. */
 	if (ret && ret != -ESHUTDOWN)
 		return ret;
-	munmap(br->ring, br->ring_bytes);
-	free(br->bufs);
-	urnet__engine_put(br->e);
-	free(br);
+	buf_ring_release(br);
 	return 0;
 }

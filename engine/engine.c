@@ -915,7 +915,7 @@ urnet_engine *urnet_engine_new(const struct urnet_engine_config *cfg)
 
 int urnet__engine_stop(urnet_engine *e)
 {
-	if (pthread_equal(pthread_self(), e->thread))
+	if (engine_self == e)
 		return -EINVAL;
 	/* As a pusher, so that the engine cannot exit under the wake. */
 	atomic_fetch_add_explicit(&e->pushers, 1, memory_order_seq_cst);
@@ -944,6 +944,11 @@ int urnet_engine_close(urnet_engine *e)
 		return ret;
 	urnet__engine_put(e);
 	return 0;
+}
+
+void urnet__engine_get(urnet_engine *e)
+{
+	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
 }
 
 void urnet__engine_put(urnet_engine *e)
@@ -1002,35 +1007,31 @@ int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep, urnet_complete_fn d
 			void *arg)
 {
 	struct urnet__op *op;
+	bool direct;
 	int ret;
 
 	if (!e || !prep || !done)
 		return -EINVAL;
-	if (engine_self == e && !e->syscall_backend && io_uring_sq_space_left(&e->ring)) {
-		/*
-		 * From a completion callback: straight into the SQ, submitted
-		 * with the rest of the turn, without the queue's atomics.  Not
-		 * into a full SQ: submitting there, in the middle of a reap,
-		 * would complete sends at once and keep the reap going.
-		 */
-		if (atomic_load_explicit(&e->stopping, memory_order_acquire))
-			return -ESHUTDOWN;
-		op = op_reuse(e);
-		if (!op)
-			return -ENOMEM;
-		op->prep = prep;
-		op->done = done;
-		op->arg = arg;
-		op_start(e, op);
-		return 0;
-	}
-	op = calloc(1, sizeof(*op));
+	/*
+	 * From a completion callback: straight into the SQ, submitted with the
+	 * rest of the turn, without the queue's atomics.  Not into a full SQ:
+	 * submitting there, in the middle of a reap, would complete sends at
+	 * once and keep the reap going.
+	 */
+	direct = engine_self == e && !e->syscall_backend && io_uring_sq_space_left(&e->ring);
+	if (direct && atomic_load_explicit(&e->stopping, memory_order_acquire))
+		return -ESHUTDOWN;
+	op = direct ? op_reuse(e) : calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;
 	op->node.kind = URNET__Q_USER;
 	op->prep = prep;
 	op->done = done;
 	op->arg = arg;
+	if (direct) {
+		op_start(e, op);
+		return 0;
+	}
 	ret = urnet__engine_push(e, &op->node);
 	if (ret)
 		free(op);

@@ -182,6 +182,8 @@ URNET__HIDDEN void urnet__totals_read(const struct urnet__totals *t,
 URNET__HIDDEN void urnet__engine_count_parked(urnet_engine *e);
 URNET__HIDDEN void urnet__totals_add_parked(struct urnet__totals *t, uint64_t n);
 
+/* Take a reference that keeps the engine's memory (not its thread) alive. */
+URNET__HIDDEN void urnet__engine_get(urnet_engine *e);
 /* Drop a reference; the last one frees the engine's memory. */
 URNET__HIDDEN void urnet__engine_put(urnet_engine *e);
 

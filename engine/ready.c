@@ -35,7 +35,7 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 		if (r->kick_fd < 0)
 			return -errno;
 	}
-	atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+	urnet__engine_get(e);
 	pthread_mutex_lock(&e->bound_lock);
 	r->bound_next = e->bound;
 	if (e->bound)
