@@ -36,6 +36,7 @@ bool urnet__call_begin(struct urnet__call *c, int fd)
 	c->flags_known = false;
 	c->plain = false;
 	c->recheck_ns = 0;
+	c->check_when_swept = false;
 	return true;
 }
 
@@ -149,10 +150,25 @@ static int64_t sock_deadline(struct urnet__call *c, int dir)
 /*
  * A wait that leaves the identity check for later rechecks after 1 s, then
  * after 2, 4, ... up to 64 s: a number replaced by a raw system call costs
- * its first wait a second, and a long idle wait a handful of fstat calls.
+ * its first wait a second or two, and a long idle wait a handful of fstat
+ * calls.  On io_uring the engine wakes such waits on that schedule
+ * (urnet__ready_wake_long_waits); a timer on each wait would cost the
+ * common short one more than all the rest of its bookkeeping.
  */
 #define RECHECK_FIRST_NS	1000000000LL
 #define RECHECK_MAX_NS		(64 * RECHECK_FIRST_NS)
+
+static void check_identity_later(struct urnet__call *c)
+{
+	if (urnet__engine_is_syscall(c->ready->engine)) {
+		if (!c->recheck_ns)
+			c->recheck_ns = RECHECK_FIRST_NS;
+	} else if (!c->check_when_swept) {
+		urnet__ready_wake_long_waits(c->ready);
+		c->swept = urnet__ready_swept(c->ready);
+		c->check_when_swept = true;
+	}
+}
 
 static int prepare(struct urnet__call *c, int dir, bool check_now)
 {
@@ -165,9 +181,7 @@ static int prepare(struct urnet__call *c, int dir, bool check_now)
 		return nb;
 	if (nb)
 		return -EAGAIN;
-	if (!check_now)
-		c->recheck_ns = RECHECK_FIRST_NS;
-	else if (!urnet__fd_revalidate(c->ent, c->fd))
+	if (check_now && !urnet__fd_revalidate(c->ent, c->fd))
 		return URNET__PASS;
 	if (!c->ready) {
 		c->ready = urnet__fd_ready(c->ent, c->fd);
@@ -178,6 +192,8 @@ static int prepare(struct urnet__call *c, int dir, bool check_now)
 			return -err;
 		}
 	}
+	if (!check_now)
+		check_identity_later(c);
 	c->deadline[dir] = sock_deadline(c, dir);
 	c->prepared[dir] = true;
 	errno = saved;
@@ -251,6 +267,13 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap)
 		/* The sleep is a cancellation point, as the BSD call's is. */
 		ret = urnet__ready_wait(r, dir, snap, until,
 					URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT);
+		if (c->check_when_swept &&
+		    (ret == -ETIMEDOUT || urnet__ready_swept(r) != c->swept)) {
+			/* Woken as a long wait, or SO_*TIMEO's EAGAIN: the new file's? */
+			c->swept = urnet__ready_swept(r);
+			if (!urnet__fd_revalidate(c->ent, c->fd))
+				return URNET__PASS;
+		}
 		if (ret == -ETIMEDOUT && c->recheck_ns) {
 			/* Also when SO_*TIMEO expired: an EAGAIN must be the new file's. */
 			if (!urnet__fd_revalidate(c->ent, c->fd))

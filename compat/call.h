@@ -31,8 +31,14 @@ struct urnet__call {
 	bool flags_known;
 	bool plain;		/* the message is one buffer of ours: recv/send do */
 	int64_t deadline[2];
-	/* Waits recheck the file's identity after this long (0: checked before). */
+	/*
+	 * The file's identity is left to the waits: on the syscall backend a
+	 * wait rechecks it after recheck_ns, on io_uring when the engine
+	 * wakes a long wait (swept moves on).
+	 */
 	int64_t recheck_ns;
+	bool check_when_swept;
+	uint32_t swept;
 	void *stack_hi;		/* frame of urnet__call_run (sanitizer builds) */
 };
 

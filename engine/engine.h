@@ -79,6 +79,7 @@ struct urnet_engine {
 	_Atomic uint32_t pushers;	/* threads inside engine_push() */
 	_Atomic uint32_t exited;	/* the engine will never read its queue again */
 	_Atomic uint32_t started;	/* futex: start_result is set */
+	_Atomic uint32_t sweep_armed;	/* sweep.c's timeout is in flight */
 	int start_result;
 	/* Written by the engine on every turn: lines of their own. */
 	struct urnet__totals stats __attribute__((aligned(URNET__CACHELINE)));
@@ -161,6 +162,12 @@ static inline void urnet__idle_poll_note(urnet_engine *e, uint64_t user_data)
  */
 URNET__HIDDEN int64_t urnet__idle_poll_next_window(int64_t window, int64_t max, int64_t idle,
 						   bool contended);
+
+/*
+ * A waiter on an object that wants long waits woken (sweep.c) arms the
+ * engine's once-a-second sweep, unless it runs; after counting itself.
+ */
+URNET__HIDDEN void urnet__sweep_ensure(urnet_engine *e);
 
 /* Stop the thread and take e out of the registry; memory stays. */
 URNET__HIDDEN int urnet__engine_stop(urnet_engine *e);

@@ -37,6 +37,8 @@ struct urnet__ready {
 	_Atomic uint32_t retired;	/* futex word for urnet__ready_destroy() */
 	_Atomic uint32_t read_ended;	/* a poll reported EOF, hang-up or error */
 	_Atomic uint64_t drained;	/* 1 << 32 | snapshot: see urnet__ready_take_drained */
+	_Atomic uint32_t sweep_wanted;	/* urnet__ready_wake_long_waits was called */
+	_Atomic uint32_t swept;		/* bumped each time long waits were woken */
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
 	struct urnet__qnode arm_node[2];
 	struct urnet__qnode retire_node;
@@ -44,6 +46,9 @@ struct urnet__ready {
 	uint32_t in_ring;		/* bit per direction: a poll is live in the ring */
 	bool retire_pending;
 	struct urnet__ready *polled_prev, *polled_next;
+	uint32_t sweep_seq[2];		/* sweep.c: seq at the last tick */
+	uint8_t sweep_quiet, sweep_every;	/* quiet ticks so far, and needed */
+	bool sweep_had_waiters;
 	/* The engine's list of bound objects, under its bound_lock. */
 	struct urnet__ready *bound_prev, *bound_next;
 };
@@ -99,6 +104,20 @@ URNET__HIDDEN int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t sn
 
 /* Wake every waiter so it re-evaluates (deadline moved, state changed). */
 URNET__HIDDEN void urnet__ready_kick(struct urnet__ready *r);
+
+/*
+ * From now on, waits on r that sleep long without readiness are woken:
+ * after 1-2 s, then after doubling quiet intervals up to 64 s.  Each time,
+ * urnet__ready_swept(r) changes and the waiters return 0.  For callers
+ * that must check now and then what they sleep on; io_uring backend only
+ * (the syscall backend's waits have no engine thread to wake them).
+ */
+URNET__HIDDEN void urnet__ready_wake_long_waits(struct urnet__ready *r);
+
+static inline uint32_t urnet__ready_swept(struct urnet__ready *r)
+{
+	return atomic_load_explicit(&r->swept, memory_order_acquire);
+}
 
 /* From now on every wait returns -ECANCELED; wakes current waiters. */
 URNET__HIDDEN void urnet__ready_close(struct urnet__ready *r);

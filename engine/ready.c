@@ -149,6 +149,8 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 
 	urnet__engine_count_parked(e);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->sweep_wanted, memory_order_relaxed))
+		urnet__sweep_ensure(e);
 	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
 		ret = wait_over(r, dir, snap);

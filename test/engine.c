@@ -1095,6 +1095,70 @@ START_TEST(ready_close_wakes_waiters)
 }
 END_TEST
 
+struct timed_waiter {
+	struct urnet__ready *r;
+	int64_t deadline_ns;
+	int res;
+};
+
+static void *timed_waiter_main(void *arg)
+{
+	struct timed_waiter *w = arg;
+
+	w->res = urnet__ready_wait(w->r, URNET__READ, urnet__ready_snapshot(w->r, URNET__READ),
+				   w->deadline_ns, 0);
+	return NULL;
+}
+
+/*
+ * Waits on an object that asked for it are woken once they have slept a
+ * whole quiet second, the next time after a longer interval; a wait on
+ * another object sleeps on to its deadline.
+ */
+START_TEST(ready_long_waits_woken_where_asked)
+{
+	struct urnet__ready watched, other;
+	struct timed_waiter w;
+	int a[2], b[2];
+	int64_t start, first;
+	uint32_t swept;
+	pthread_t t;
+
+	if (is_syscall())
+		return;		/* io_uring only: no engine thread to wake them */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, a), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, b), 0);
+	ck_assert_int_eq(urnet__ready_init(&watched, engine, a[0]), 0);
+	ck_assert_int_eq(urnet__ready_init(&other, engine, b[0]), 0);
+	urnet__ready_wake_long_waits(&watched);
+	w = (struct timed_waiter){ &other, urnet_now_ns() + 3500 * 1000 * 1000LL, 1 };
+	ck_assert_int_eq(pthread_create(&t, NULL, timed_waiter_main, &w), 0);
+
+	swept = urnet__ready_swept(&watched);
+	start = urnet_now_ns();
+	ck_assert_int_eq(urnet__ready_wait(&watched, URNET__READ,
+					   urnet__ready_snapshot(&watched, URNET__READ),
+					   start + 10 * SEC, 0), 0);
+	first = urnet_now_ns();
+	ck_assert_uint_eq(urnet__ready_swept(&watched), swept + 1);
+	ck_assert_int_ge(first - start, SEC);
+	ck_assert_int_eq(urnet__ready_wait(&watched, URNET__READ,
+					   urnet__ready_snapshot(&watched, URNET__READ),
+					   first + 10 * SEC, 0), 0);
+	ck_assert_uint_eq(urnet__ready_swept(&watched), swept + 2);
+	ck_assert_int_ge(urnet_now_ns() - first, 3 * SEC / 2);	/* the interval doubled */
+
+	pthread_join(t, NULL);
+	ck_assert_int_eq(w.res, -ETIMEDOUT);
+	urnet__ready_destroy(&watched);
+	urnet__ready_destroy(&other);
+	close(a[0]);
+	close(a[1]);
+	close(b[0]);
+	close(b[1]);
+}
+END_TEST
+
 START_TEST(ready_write_wakes_when_peer_drains)
 {
 	struct urnet__ready r;
@@ -1335,6 +1399,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, ready_write_wakes_when_peer_drains);
 	tcase_add_test(tc, ready_wait_eintr_flag);
 	tcase_add_test(tc, ready_wait_is_cancellation_point);
+	tcase_add_test(tc, ready_long_waits_woken_where_asked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("buf_ring");
