@@ -79,13 +79,14 @@ struct urnet_engine {
 	_Atomic uint32_t pushers;	/* threads inside engine_push() */
 	_Atomic uint32_t exited;	/* the engine will never read its queue again */
 	_Atomic uint32_t started;	/* futex: start_result is set */
-	_Atomic uint32_t sweep_armed;	/* sweep.c's timeout is in flight */
 	int start_result;
 	/* Written by the engine on every turn: lines of their own. */
 	struct urnet__totals stats __attribute__((aligned(URNET__CACHELINE)));
 	bool syscall_backend;
 	bool is_default;
 	struct urnet_engine_config cfg;
+	/* sweep.c's timeout is in flight: read by waiters, written once a second. */
+	_Atomic uint32_t sweep_armed;
 	pthread_mutex_t bound_lock;	/* guards bound */
 	struct urnet__ready *bound;	/* every urnet__ready on this engine */
 	pthread_t thread;
