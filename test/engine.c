@@ -1113,11 +1113,13 @@ static void *timed_waiter_main(void *arg)
 /*
  * Waits on an object that asked for it are woken once they have slept a
  * whole quiet second, the next time after a longer interval; a wait on
- * another object sleeps on to its deadline.
+ * another object sleeps on to its deadline; with no waiter left, the
+ * engine stops ticking.
  */
 START_TEST(ready_long_waits_woken_where_asked)
 {
 	struct urnet__ready watched, other;
+	struct urnet_engine_stats before, after;
 	struct timed_waiter w;
 	int a[2], b[2];
 	int64_t start, first;
@@ -1150,6 +1152,13 @@ START_TEST(ready_long_waits_woken_where_asked)
 
 	pthread_join(t, NULL);
 	ck_assert_int_eq(w.res, -ETIMEDOUT);
+
+	/* With no one waiting, the sweep's timeout ends after one more tick. */
+	usleep(1200 * 1000);
+	urnet_engine_get_stats(engine, &before);
+	usleep(2200 * 1000);
+	urnet_engine_get_stats(engine, &after);
+	ck_assert_uint_eq(after.submitted, before.submitted);
 	urnet__ready_destroy(&watched);
 	urnet__ready_destroy(&other);
 	close(a[0]);
