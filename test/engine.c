@@ -1057,13 +1057,15 @@ struct ready_waiter {
 	struct urnet__ready *r;
 	int dir;
 	int res;
+	int64_t deadline_ns;
 };
 
 static void *ready_waiter_main(void *arg)
 {
 	struct ready_waiter *w = arg;
 
-	w->res = urnet__ready_wait(w->r, w->dir, urnet__ready_snapshot(w->r, w->dir), 0, 0);
+	w->res = urnet__ready_wait(w->r, w->dir, urnet__ready_snapshot(w->r, w->dir),
+				   w->deadline_ns, 0);
 	return NULL;
 }
 
@@ -1080,7 +1082,7 @@ START_TEST(ready_close_wakes_waiters)
 		;
 	ck_assert_int_eq(urnet__ready_init(&r, engine, sv[0]), 0);
 	for (i = 0; i < 2; i++) {
-		w[i] = (struct ready_waiter){ &r, i == 0 ? URNET__READ : URNET__WRITE, 1 };
+		w[i] = (struct ready_waiter){ &r, i == 0 ? URNET__READ : URNET__WRITE, 1, 0 };
 		ck_assert_int_eq(pthread_create(&t[i], NULL, ready_waiter_main, &w[i]), 0);
 	}
 	ck_assert(wait_parked(engine, 2));
@@ -1095,21 +1097,6 @@ START_TEST(ready_close_wakes_waiters)
 }
 END_TEST
 
-struct timed_waiter {
-	struct urnet__ready *r;
-	int64_t deadline_ns;
-	int res;
-};
-
-static void *timed_waiter_main(void *arg)
-{
-	struct timed_waiter *w = arg;
-
-	w->res = urnet__ready_wait(w->r, URNET__READ, urnet__ready_snapshot(w->r, URNET__READ),
-				   w->deadline_ns, 0);
-	return NULL;
-}
-
 /*
  * Waits on an object that asked for it are woken once they have slept a
  * whole quiet second, the next time after a longer interval; a wait on
@@ -1120,7 +1107,7 @@ START_TEST(ready_long_waits_woken_where_asked)
 {
 	struct urnet__ready watched, other;
 	struct urnet_engine_stats before, after;
-	struct timed_waiter w;
+	struct ready_waiter w;
 	int a[2], b[2];
 	int64_t start, first;
 	uint32_t swept;
@@ -1133,8 +1120,8 @@ START_TEST(ready_long_waits_woken_where_asked)
 	ck_assert_int_eq(urnet__ready_init(&watched, engine, a[0]), 0);
 	ck_assert_int_eq(urnet__ready_init(&other, engine, b[0]), 0);
 	urnet__ready_wake_long_waits(&watched);
-	w = (struct timed_waiter){ &other, urnet_now_ns() + 3500 * 1000 * 1000LL, 1 };
-	ck_assert_int_eq(pthread_create(&t, NULL, timed_waiter_main, &w), 0);
+	w = (struct ready_waiter){ &other, URNET__READ, 1, urnet_now_ns() + 3500 * 1000 * 1000LL };
+	ck_assert_int_eq(pthread_create(&t, NULL, ready_waiter_main, &w), 0);
 
 	swept = urnet__ready_swept(&watched);
 	start = urnet_now_ns();
