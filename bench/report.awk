@@ -46,6 +46,8 @@ function round_ratios(a, b, c, s, metric, op, goal,    r, v, lo, hi, n, good) {
 		if (!n || v > hi)
 			hi = v
 		n++
+		# judged at the precision shown, as target() judges the median
+		v = sprintf("%.2f", v) + 0
 		good += op == ">=" ? v >= goal : v <= goal
 	}
 	if (!n)
