@@ -17,6 +17,10 @@
  * complete inside the window count, for both throughput and latency.  With
  * -P the server's CPU time (utime + stime of all its threads, from
  * /proc/PID/stat) is sampled at both window edges and its VmRSS at the end.
+ * The client's own CPU time (every thread of echoload) is sampled at the
+ * same edges, so that a server whose threads are woken by another of its
+ * threads, rather than by the client's send, can be compared on what the
+ * whole exchange costs as well.
  *
  * Output: human-readable lines, then one line starting with "result " made
  * of key=value fields for scripts.  Errors: failed connects, connections
@@ -487,6 +491,16 @@ static double server_cpu_seconds(void)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU time of this process, every thread: the client's side of the bill. */
+static double client_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
+		return -1;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static long server_rss_kb(void)
 {
 	char path[64], line[256];
@@ -521,7 +535,7 @@ int main(int argc, char **argv)
 	static struct worker workers[MAX_THREADS];
 	struct latency_hist hist;
 	uint64_t requests = 0, connect_errors = 0, io_errors = 0, mismatches = 0, idle = 0;
-	double cpu0 = -1, cpu1 = -1;
+	double cpu0 = -1, cpu1 = -1, ccpu0, ccpu1;
 	long rss = -1;
 	char host[96];
 	int64_t t;
@@ -567,10 +581,13 @@ int main(int argc, char **argv)
 	window_end_ns = window_start_ns + (int64_t)(opt.seconds * 1e9);
 	pthread_barrier_wait(&barrier);
 
-	if (opt.server_pid) {
-		sleep_until(window_start_ns);
+	sleep_until(window_start_ns);
+	ccpu0 = client_cpu_seconds();
+	if (opt.server_pid)
 		cpu0 = server_cpu_seconds();
-		sleep_until(window_end_ns);
+	sleep_until(window_end_ns);
+	ccpu1 = client_cpu_seconds();
+	if (opt.server_pid) {
 		cpu1 = server_cpu_seconds();
 		rss = server_rss_kb();
 	}
@@ -595,6 +612,8 @@ int main(int argc, char **argv)
 	bool have_cpu = cpu0 >= 0 && cpu1 >= 0;
 	double cpu = have_cpu ? cpu1 - cpu0 : 0;
 	double cpu_us = have_cpu && requests ? cpu * 1e6 / (double)requests : 0;
+	bool have_ccpu = ccpu0 >= 0 && ccpu1 >= 0;
+	double ccpu_us = have_ccpu && requests ? (ccpu1 - ccpu0) * 1e6 / (double)requests : 0;
 
 	if (getnameinfo((struct sockaddr *)&opt.addr, opt.addrlen, host, sizeof(host),
 			NULL, 0, NI_NUMERICHOST))
@@ -608,6 +627,8 @@ int main(int argc, char **argv)
 	       errors, connect_errors, io_errors, mismatches, idle);
 	if (have_cpu)
 		printf("  server cpu   %.3f s, %.2f us/request, rss %ld kB\n", cpu, cpu_us, rss);
+	if (have_ccpu)
+		printf("  client cpu   %.3f s, %.2f us/request\n", ccpu1 - ccpu0, ccpu_us);
 	printf("result conns=%d size=%zu threads=%d seconds=%.3f requests=%" PRIu64
 	       " rps=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%" PRIu64
 	       " idle=%" PRIu64, opt.conns, opt.size, opt.threads, opt.seconds, requests,
@@ -616,6 +637,10 @@ int main(int argc, char **argv)
 		printf(" cpu_s=%.3f cpu_us_per_req=%.3f rss_kb=%ld", cpu, cpu_us, rss);
 	else
 		printf(" cpu_s=NA cpu_us_per_req=NA rss_kb=NA");
+	if (have_ccpu)
+		printf(" client_cpu_us_per_req=%.3f", ccpu_us);
+	else
+		printf(" client_cpu_us_per_req=NA");
 	printf("\n");
 	return 0;
 }

@@ -6,7 +6,7 @@
 
 function median(key, metric,    n, i, j, v, a) {
 	n = cnt[key]
-	if (!n)
+	if (!n || !((key, metric, 1) in val))
 		return ""
 	for (i = 1; i <= n; i++) {
 		v = val[key, metric, i]
@@ -32,8 +32,9 @@ function fmt_num(v, p) {
 # The ratio a/b of one metric in each round where both servers ran, as
 # "lowest-highest (rounds on the target's side/rounds)": the servers of a
 # round run back to back, so this shows whether a median's side of the
-# target holds round by round or rests on the machine's mood.
-function round_ratios(a, b, c, s, metric, op, goal,    r, v, lo, hi, n, good) {
+# target holds round by round or rests on the machine's mood.  Without a
+# target (op ""), the range alone.
+function round_ratios(a, b, c, s, metric, op, goal,    r, v, lo, hi, n, good, range) {
 	n = good = 0
 	for (r = 1; r <= rounds; r++) {
 		if (!((a, c, s, metric, r) in by_round) || !((b, c, s, metric, r) in by_round))
@@ -52,9 +53,19 @@ function round_ratios(a, b, c, s, metric, op, goal,    r, v, lo, hi, n, good) {
 	}
 	if (!n)
 		return ""
-	if (sprintf("%.2f", lo) == sprintf("%.2f", hi))
-		return sprintf("%.2f (%d/%d)", lo, good, n)
-	return sprintf("%.2f-%.2f (%d/%d)", lo, hi, good, n)
+	range = sprintf("%.2f", lo)
+	if (sprintf("%.2f", hi) != range)
+		range = range "-" sprintf("%.2f", hi)
+	return op == "" ? range : sprintf("%s (%d/%d)", range, good, n)
+}
+
+# One line of the CPU split table: servers a and b at point c, s.
+function cpu_split(what, a, b, c, s) {
+	printf "| %s | c=%s, %s B | %s | %s | %s | %s |\n", what, c, s,
+		fmt_ratio(med(a, c, s, "cpu"), med(b, c, s, "cpu")),
+		fmt_ratio(med(a, c, s, "ccpu"), med(b, c, s, "ccpu")),
+		fmt_ratio(med(a, c, s, "both"), med(b, c, s, "both")),
+		round_ratios(a, b, c, s, "both", "", 0)
 }
 
 # One line of the targets table: servers a and b at point c, s.
@@ -74,26 +85,42 @@ function target(what, a, b, c, s, metric, op, goal,    point, r, ok) {
 
 BEGIN {
 	# the runs CSV's columns, by metric
-	col["rps"] = 5; col["p50"] = 6; col["p99"] = 7; col["p999"] = 8; col["cpu"] = 11
+	col["rps"] = "rps"; col["p50"] = "p50_us"; col["p99"] = "p99_us"; col["p999"] = "p999_us"
+	col["cpu"] = "cpu_us_per_req"; col["ccpu"] = "client_cpu_us_per_req"
 }
 
-FNR == 1 { file++; next }
+# The runs CSV is read by its header's names: a file written before a
+# column existed still reads, without that metric.
+FNR == 1 {
+	if (!file++)
+		for (i = 1; i <= NF; i++)
+			at[$i] = i
+	next
+}
+
+function keep(key, mt, n, round, v) {
+	val[key, mt, n] = v
+	by_round[key, mt, round] = v
+}
 
 file == 1 {
 	key = $2 SUBSEP $3 SUBSEP $4
-	if ($13 != "ok" && $13 != "server-died") {
+	st = $at["status"]
+	if (st != "ok" && st != "server-died") {
 		failed[key]++
 		next
 	}
-	if ($13 == "server-died")
+	if (st == "server-died")
 		died[key]++
 	n = ++cnt[key]
-	for (mt in col) {
-		val[key, mt, n] = $col[mt]
-		by_round[key, mt, $1] = $col[mt]
-	}
-	errors[key] += $9
-	idle[key] += $10
+	for (mt in col)
+		if (col[mt] in at)
+			keep(key, mt, n, $1, $at[col[mt]])
+	# server and client together: what the whole exchange costs
+	if ("client_cpu_us_per_req" in at)
+		keep(key, "both", n, $1, $at["cpu_us_per_req"] + $at["client_cpu_us_per_req"])
+	errors[key] += $at["errors"]
+	idle[key] += $at["idle"]
 	next
 }
 
@@ -124,10 +151,10 @@ END {
 	print ""
 	print "## Echo, closed loop: medians over the rounds"
 	print ""
-	print "Each connection sends a message, waits for the whole echo, repeats.  req/s and latency are measured by the client; server CPU is utime+stime of all server threads during the measured window, divided by the requests.  Errors are summed over all rounds (failed connects, resets, wrong bytes; `idle` = connections that completed no request in the window).  Ratios are ratios of the medians, requests/s."
+	print "Each connection sends a message, waits for the whole echo, repeats.  req/s and latency are measured by the client; server CPU is utime+stime of all server threads during the measured window, divided by the requests; client CPU the same for `echoload`'s threads.  Errors are summed over all rounds (failed connects, resets, wrong bytes; `idle` = connections that completed no request in the window).  Ratios are ratios of the medians, requests/s."
 	print ""
-	print "| conns | size | server | req/s | p50 us | p99 us | p99.9 us | CPU us/req | errors | vs epoll | vs threads |"
-	print "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+	print "| conns | size | server | req/s | p50 us | p99 us | p99.9 us | server CPU us/req | client CPU us/req | errors | vs epoll | vs threads |"
+	print "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
 	printf "point" > plot
 	for (k = 1; k <= nsrv; k++)
 		if (index(" " present " ", " " srv[k] " "))
@@ -143,7 +170,7 @@ END {
 				name = srv[k]
 				key = name SUBSEP c SUBSEP s
 				if (absent[name]) {
-					printf "| %s | %s | `%s` | missing | | | | | | | |\n", c, s, name
+					printf "| %s | %s | `%s` | missing | | | | | | | | |\n", c, s, name
 					continue
 				}
 				if (!index(" " present " ", " " name " "))
@@ -158,12 +185,13 @@ END {
 				if (died[key])
 					note = note ", server died " died[key] "x"
 				if (!cnt[key]) {
-					printf "| %s | %s | `%s` | no data | | | | | %s | | |\n", c, s, name, note
+					printf "| %s | %s | `%s` | no data | | | | | | %s | | |\n", c, s, name, note
 					continue
 				}
-				printf "| %s | %s | `%s` | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", c, s, name, rps,
+				printf "| %s | %s | `%s` | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, s, name, rps,
 					fmt_num(med(name, c, s, "p50"), 1), fmt_num(med(name, c, s, "p99"), 1),
 					fmt_num(med(name, c, s, "p999"), 1), fmt_num(med(name, c, s, "cpu"), 2),
+					fmt_num(med(name, c, s, "ccpu"), 2),
 					note, fmt_ratio(rps, epoll), fmt_ratio(rps, threads)
 			}
 			printf "\n" > plot
@@ -216,6 +244,20 @@ END {
 		printf "%d of the %d ratio targets above are met.  Where the time goes for those that are not, and what was tried: [misses.md](misses.md), with the `bench/profile` output beside it.\n",
 			targets_met, targets_met + targets_missed
 	}
+
+	print ""
+	print "## CPU per request: the server's and the client's"
+	print ""
+	print "The CPU target counts the server's threads alone.  A thread blocked in `recv` is woken inside the client's `send`, so the wake-ups of plain threads are on the client's bill; a thread parked by urnet is woken by the engine, on the server's ([misses.md](misses.md), *Who pays for a wake-up*).  Server and client together are what an exchange costs the machine.  Ratios of the medians, as in the targets; *each round*: the lowest and highest ratio of the two together within one round.  Not a target."
+	print ""
+	print "| comparison | point | server | client | server + client | each round |"
+	print "| --- | --- | ---: | ---: | ---: | --- |"
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			cpu_split("`echo-urnet` / `echo-threads`", u, t, cl[i], sl[j])
+	for (i = 2; i <= nconns; i++)
+		for (j = 1; j <= nsizes; j++)
+			cpu_split("`echo-threads` under `urnet-run` / bare", "echo-threads+preload", t, cl[i], sl[j])
 
 	print ""
 	printf "## %s connections\n", big_conns
