@@ -68,6 +68,12 @@ function cpu_split(what, a, b, c, s) {
 		round_ratios(a, b, c, s, "both", "", 0)
 }
 
+# Value v of metric mt: the n-th of key's runs, in the given round.
+function keep(key, mt, n, round, v) {
+	val[key, mt, n] = v
+	by_round[key, mt, round] = v
+}
+
 # One line of the targets table: servers a and b at point c, s.
 function target(what, a, b, c, s, metric, op, goal,    point, r, ok) {
 	point = "c=" c ", " s " B"
@@ -98,13 +104,9 @@ FNR == 1 {
 	next
 }
 
-function keep(key, mt, n, round, v) {
-	val[key, mt, n] = v
-	by_round[key, mt, round] = v
-}
-
 file == 1 {
-	key = $2 SUBSEP $3 SUBSEP $4
+	key = $at["server"] SUBSEP $at["conns"] SUBSEP $at["size"]
+	round = $at["round"]
 	st = $at["status"]
 	if (st != "ok" && st != "server-died") {
 		failed[key]++
@@ -115,10 +117,10 @@ file == 1 {
 	n = ++cnt[key]
 	for (mt in col)
 		if (col[mt] in at)
-			keep(key, mt, n, $1, $at[col[mt]])
+			keep(key, mt, n, round, $at[col[mt]])
 	# server and client together: what the whole exchange costs
 	if ("client_cpu_us_per_req" in at)
-		keep(key, "both", n, $1, $at["cpu_us_per_req"] + $at["client_cpu_us_per_req"])
+		keep(key, "both", n, round, $at["cpu_us_per_req"] + $at["client_cpu_us_per_req"])
 	errors[key] += $at["errors"]
 	idle[key] += $at["idle"]
 	next
