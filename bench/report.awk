@@ -118,9 +118,12 @@ file == 1 {
 	for (mt in col)
 		if (col[mt] in at)
 			keep(key, mt, n, round, $at[col[mt]])
-	# server and client together: what the whole exchange costs
-	if ("client_cpu_us_per_req" in at)
-		keep(key, "both", n, round, $at["cpu_us_per_req"] + $at["client_cpu_us_per_req"])
+	# server and client together: what the whole exchange costs (NA if either is)
+	if (col["cpu"] in at && col["ccpu"] in at) {
+		sv = $at[col["cpu"]]
+		cv = $at[col["ccpu"]]
+		keep(key, "both", n, round, sv == "NA" || cv == "NA" ? "NA" : sv + cv)
+	}
 	errors[key] += $at["errors"]
 	idle[key] += $at["idle"]
 	next
