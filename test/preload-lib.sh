@@ -73,3 +73,27 @@ listen_port() {
 	done
 	return 1
 }
+
+# Bare Linux is the specification: run "PROG MODE" bare, then under the
+# interposer on each engine backend, and fail unless every run exits 0 and
+# prints the same standard output (what the program observed).  Each run is
+# bounded by a timeout, so a hang fails too.
+#   same_as_bare PROG MODE
+same_as_bare() {
+	prog=$1 m=$2
+	timeout 60 "$prog" "$m" >"$tmp/bare.out" 2>"$tmp/bare.err" ||
+		fail "$m: the bare run failed ($?): $(cat "$tmp/bare.err")"
+	for be in io_uring syscall; do
+		URNET_BACKEND=$be timeout 60 $URUN "$prog" "$m" >"$tmp/urnet.out" 2>"$tmp/urnet.err" ||
+			fail "$m: failed ($?) under urnet-run, $be backend: $(cat "$tmp/urnet.out" "$tmp/urnet.err")"
+		grep -q '^urnet-stats:' "$tmp/urnet.err" ||
+			fail "$m: no urnet-stats line, $be backend (was the module loaded?)"
+		cmp -s "$tmp/bare.out" "$tmp/urnet.out" ||
+			fail "$m: differs from bare Linux on the $be backend:
+--- bare
+$(cat "$tmp/bare.out")
+--- urnet-run
+$(cat "$tmp/urnet.out")"
+	done
+	echo "$m: same as bare on both backends: $(tr '\n' ' ' <"$tmp/bare.out")"
+}
