@@ -35,7 +35,7 @@ bool urnet__call_begin(struct urnet__call *c, int fd)
 	c->prepared[0] = c->prepared[1] = false;
 	c->flags_known = false;
 	c->plain = false;
-	c->recheck_ns = 0;
+	c->progress = false;
 	c->check_when_swept = false;
 	return true;
 }
@@ -77,25 +77,12 @@ ssize_t urnet__call_run(int fd, urnet__call_fn fn, void *arg)
 	return n;
 }
 
-static void kernel_done(void *arg)
-{
-	struct urnet__call *c = arg;
-
-	atomic_fetch_sub(&c->ent->kblocked, 1);
-}
-
 ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg)
 {
-	ssize_t n;
-
-	atomic_fetch_add(&c->ent->kblocked, 1);
-	pthread_cleanup_push(kernel_done, c);
-	/* A close that did not see us counted must not find us in the kernel. */
-	n = urnet__fd_closing(c->ent) ? -EBADF : fn(c, arg);
-	pthread_cleanup_pop(1);
-	if (n < 0 && urnet__fd_closing(c->ent))
+	if (urnet__fd_closing(c->ent))
 		return -EBADF;
-	return n;
+	urnet__call_end(c);
+	return fn(c, arg);
 }
 
 int urnet__call_nonblock(struct urnet__call *c)
@@ -148,26 +135,23 @@ static int64_t sock_deadline(struct urnet__call *c, int dir)
 }
 
 /*
- * A wait that leaves the identity check for later rechecks after 1 s, then
- * after 2, 4, ... up to 64 s: a number replaced by a raw system call costs
- * its first wait a second or two, and a long idle wait a handful of fstat
- * calls.  On io_uring the engine wakes such waits on that schedule
- * (urnet__ready_wake_long_waits); a timer on each wait would cost the
- * common short one more than all the rest of its bookkeeping.
+ * A wait that leaves the identity check for later: on io_uring the engine
+ * looks now and then whether the number still names the file its poll
+ * holds, and wakes the waits only when it does not
+ * (urnet__ready_watch_identity), so that a long wait is never woken for
+ * nothing (a signal that lands while it is awake for nothing would be
+ * lost).  The syscall backend's waits poll the number itself and hold no
+ * file: nothing to check there.
  */
-#define RECHECK_FIRST_NS	1000000000LL
-#define RECHECK_MAX_NS		(64 * RECHECK_FIRST_NS)
-
 static void check_identity_later(struct urnet__call *c)
 {
-	if (urnet__engine_is_syscall(c->ready->engine)) {
-		if (!c->recheck_ns)
-			c->recheck_ns = RECHECK_FIRST_NS;
-	} else if (!c->check_when_swept) {
-		urnet__ready_wake_long_waits(c->ready);
-		c->swept = urnet__ready_swept(c->ready);
-		c->check_when_swept = true;
-	}
+	if (c->check_when_swept || urnet__engine_is_syscall(c->ready->engine))
+		return;
+	urnet__ready_watch_identity(c->ready,
+				    atomic_load_explicit(&c->ent->dev, memory_order_relaxed),
+				    atomic_load_explicit(&c->ent->ino, memory_order_relaxed));
+	c->swept = urnet__ready_swept(c->ready);
+	c->check_when_swept = true;
 }
 
 static int prepare(struct urnet__call *c, int dir, bool check_now)
@@ -254,38 +238,28 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap)
 {
 	struct urnet__ready *r = c->ready;
 	bool sys = urnet__engine_is_syscall(r->engine);
-	int64_t until, recheck_at;
+	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT;
 	int ret;
 
 	if (urnet__fd_closing(c->ent))
 		return -EBADF;
+	if (c->progress)
+		flags |= URNET__WAIT_ANY_SIGNAL;
 	for (;;) {
-		until = c->deadline[dir];
-		recheck_at = c->recheck_ns ? urnet_now_ns() + c->recheck_ns : 0;
-		if (recheck_at && (!until || recheck_at < until))
-			until = recheck_at;
 		/* The sleep is a cancellation point, as the BSD call's is. */
-		ret = urnet__ready_wait(r, dir, snap, until,
-					URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT);
+		ret = urnet__ready_wait(r, dir, snap, c->deadline[dir], flags);
 		if (c->check_when_swept &&
 		    (ret == -ETIMEDOUT || urnet__ready_swept(r) != c->swept)) {
-			/* Woken as a long wait, or SO_*TIMEO's EAGAIN: the new file's? */
+			/* The number names another file, or SO_*TIMEO's EAGAIN: the new file's? */
 			c->swept = urnet__ready_swept(r);
 			if (!urnet__fd_revalidate(c->ent, c->fd))
 				return URNET__PASS;
 		}
-		if (ret == -ETIMEDOUT && c->recheck_ns) {
-			/* Also when SO_*TIMEO expired: an EAGAIN must be the new file's. */
-			if (!urnet__fd_revalidate(c->ent, c->fd))
-				return URNET__PASS;
-			if (until != c->deadline[dir]) {
-				if (c->recheck_ns < RECHECK_MAX_NS)
-					c->recheck_ns *= 2;
-				continue;
-			}
-		}
-		/* A timed futex wait is not restarted either: the recheck made it one. */
-		if (ret == -EINTR && (sys || c->recheck_ns) && !c->deadline[dir] &&
+		/*
+		 * ppoll is never restarted after a handler; the kernel's untimed
+		 * wait would be, if nothing has moved yet.
+		 */
+		if (ret == -EINTR && sys && !c->deadline[dir] && !c->progress &&
 		    handlers_all_restart())
 			continue;
 		break;

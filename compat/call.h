@@ -30,13 +30,16 @@ struct urnet__call {
 	bool nonblock;
 	bool flags_known;
 	bool plain;		/* the message is one buffer of ours: recv/send do */
+	/*
+	 * Part of the data has moved: as in the kernel, any signal handler
+	 * now ends the call with that count, SA_RESTART or not.
+	 */
+	bool progress;
 	int64_t deadline[2];
 	/*
-	 * The file's identity is left to the waits: on the syscall backend a
-	 * wait rechecks it after recheck_ns, on io_uring when the engine
-	 * wakes a long wait (swept moves on).
+	 * The file's identity is left to the waits: on io_uring the engine
+	 * wakes them when the number names another file (swept moves on).
 	 */
-	int64_t recheck_ns;
 	bool check_when_swept;
 	uint32_t swept;
 	void *stack_hi;		/* frame of urnet__call_run (sanitizer builds) */
@@ -62,8 +65,12 @@ URNET__HIDDEN ssize_t urnet__call_run(int fd, urnet__call_fn fn, void *arg);
 
 /*
  * fn(c, arg) blocks in the kernel rather than on the engine (the rare
- * cases the engine cannot wait for): counted so that close() can wake it
- * with shutdown(SHUT_RD), also if the thread is cancelled in it.
+ * cases the engine cannot wait for: an accept that lost the race for a
+ * connection, recv(MSG_PEEK|MSG_WAITALL), connect to a full unix backlog).
+ * The call leaves the fd first, so that it waits exactly as without urnet:
+ * a close() of the number from another thread neither waits for it nor
+ * touches the socket, which dup'd fds and other processes may share.
+ * -EBADF when a close had already begun.
  */
 URNET__HIDDEN ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg);
 

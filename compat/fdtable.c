@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "fdtable.h"
-#include "libc.h"
 
 #define CHUNK_SHIFT	10
 #define CHUNK_SIZE	(1u << CHUNK_SHIFT)
@@ -246,12 +245,13 @@ void urnet__fd_fresh(int fd)
 		atomic_store(&e->kind, URNET__FDK_UNKNOWN);
 }
 
-void urnet__fd_fresh_rights(const struct msghdr *msg)
+bool urnet__fd_fresh_rights(const struct msghdr *msg)
 {
 	struct cmsghdr *cm;
+	bool any = false;
 
 	if (!msg->msg_control)
-		return;
+		return false;
 	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
 		size_t i, n;
 
@@ -259,6 +259,7 @@ void urnet__fd_fresh_rights(const struct msghdr *msg)
 		    cm->cmsg_len < CMSG_LEN(0))
 			continue;
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		any = true;
 		for (i = 0; i < n; i++) {
 			int fd;
 
@@ -266,6 +267,7 @@ void urnet__fd_fresh_rights(const struct msghdr *msg)
 			urnet__fd_fresh(fd);
 		}
 	}
+	return any;
 }
 
 /* Written once by the preload module's constructor, before any thread runs. */
@@ -309,9 +311,6 @@ int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 
 		if (r)
 			urnet__ready_close(r);
-		if (atomic_load(&e->kblocked))
-			/* Wakes an accept the kernel itself is blocking in. */
-			urnet__libc()->shutdown(fd, SHUT_RD);
 		s = atomic_load(&e->state);
 		while (s & FD_REFS) {
 			if (!(s & FD_CLOSEWAIT) &&
@@ -395,7 +394,6 @@ void urnet__fdtable_after_fork(void)
 			forget(atomic_exchange(&c[j].ready, NULL));
 			forget(atomic_exchange(&c[j].zombie, NULL));
 			atomic_store(&c[j].state, 0);
-			atomic_store(&c[j].kblocked, 0);
 			atomic_store(&c[j].kind, URNET__FDK_UNKNOWN);
 		}
 	}

@@ -29,7 +29,6 @@ enum urnet__fdkind {
 struct urnet__fdent {
 	_Atomic uint32_t state;		/* call count | URNET__FD_* flags; futex word */
 	_Atomic uint32_t kind;
-	_Atomic uint32_t kblocked;	/* calls blocked in the kernel, not the engine */
 	struct urnet__ready *_Atomic ready;
 	struct urnet__ready *_Atomic zombie;	/* ready of a file closed behind our back */
 	_Atomic uint64_t dev, ino;	/* identity of the file the kind was learnt on */
@@ -64,8 +63,8 @@ URNET__HIDDEN bool urnet__fd_closing(struct urnet__fdent *e);
 /* fd was just created by the kernel (accept): drop what was cached for it. */
 URNET__HIDDEN void urnet__fd_fresh(int fd);
 
-/* Every fd that arrived in msg's SCM_RIGHTS messages is fresh. */
-URNET__HIDDEN void urnet__fd_fresh_rights(const struct msghdr *msg);
+/* Every fd that arrived in msg's SCM_RIGHTS messages is fresh.  True if any came. */
+URNET__HIDDEN bool urnet__fd_fresh_rights(const struct msghdr *msg);
 
 /*
  * The preload module sees every C library call that makes a number name a

@@ -186,7 +186,7 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 {
 	struct iovec stack[IOV_STACK], *heap = NULL, *iov;
 	struct msghdr part;
-	size_t want, got = 0, cnt;
+	size_t want, got = 0, cnt, room = m->msg_controllen;
 	ssize_t n;
 
 	if (!(flags & MSG_WAITALL))
@@ -195,19 +195,24 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 	if (flags & MSG_PEEK)
 		return peek_all(c, m, flags, want);
 	flags &= ~MSG_WAITALL;
+	/*
+	 * Like the kernel: ancillary data comes with the first part that has
+	 * any, and a message that carried descriptors ends the read.
+	 */
 	n = io_once(c, URNET__READ, m, flags);
-	if (n <= 0 || (size_t)n >= want)
+	if (n <= 0 || (size_t)n >= want || urnet__fd_fresh_rights(m))
 		return n;
-	/* Keep going on a copy of the vector; ancillary data came with the first part. */
+	/* Keep going on a copy of the vector. */
 	cnt = m->msg_iovlen;
 	iov = cnt <= IOV_STACK ? stack : (heap = malloc(cnt * sizeof(*iov)));
 	if (!iov)
 		return n;
 	memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
 	part = *m;
-	part.msg_control = NULL;
-	part.msg_controllen = 0;
+	if (m->msg_controllen)
+		part.msg_control = NULL;
 	got = (size_t)n;
+	c->progress = true;
 	while (got < want) {
 		struct iovec *cur = iov;
 		size_t left = cnt;
@@ -216,11 +221,18 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 		iov_advance(&cur, &left, got);
 		part.msg_iov = cur;
 		part.msg_iovlen = left;
+		part.msg_controllen = part.msg_control ? room : 0;
 		n = io_once(c, URNET__READ, &part, flags);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 		m->msg_flags |= part.msg_flags;
+		if (part.msg_control && part.msg_controllen) {
+			m->msg_controllen = part.msg_controllen;
+			part.msg_control = NULL;
+			if (urnet__fd_fresh_rights(m))
+				break;
+		}
 	}
 	free(heap);
 	return (ssize_t)got;
@@ -248,6 +260,7 @@ static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int
 	part.msg_control = NULL;
 	part.msg_controllen = 0;
 	sent = (size_t)n;
+	c->progress = true;
 	iov_advance(&cur, &left, sent);
 	/*
 	 * The kernel's blocking send reports what it queued when an error
@@ -394,11 +407,27 @@ ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 	return OR_LIBC(do_sendmsg(fd, &m, flags, true), urnet__libc()->send(fd, buf, len, flags));
 }
 
+/*
+ * read and readv of nothing: the kernel answers 0 before the socket is
+ * asked (recv of nothing is the protocol's to answer, and may wait).
+ */
+static bool reads_nothing(const struct iovec *iov, int iovcnt)
+{
+	if (!iov)
+		return iovcnt == 0;	/* the kernel's EFAULT otherwise */
+	for (int i = 0; i < iovcnt; i++)
+		if (iov[i].iov_len)
+			return false;
+	return true;
+}
+
 ssize_t urnet_read(int fd, void *buf, size_t len)
 {
 	struct iovec v = { buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
+	if (!len)
+		return urnet__libc()->read(fd, buf, len);
 	return OR_LIBC(do_recvmsg(fd, &m, 0, true), urnet__libc()->read(fd, buf, len));
 }
 
@@ -414,7 +443,7 @@ ssize_t urnet_readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 
-	if (iovcnt < 0 || iovcnt > IOV_MAX)
+	if (iovcnt < 0 || iovcnt > IOV_MAX || reads_nothing(iov, iovcnt))
 		return urnet__libc()->readv(fd, iov, iovcnt);
 	return OR_LIBC(do_recvmsg(fd, &m, 0, false), urnet__libc()->readv(fd, iov, iovcnt));
 }

@@ -414,9 +414,9 @@ static void ready_arm(urnet_engine *e, struct urnet__ready *r, int dir)
 	}
 	sqe = engine_sqe(e);
 	if (dir == URNET__READ && !e->no_multishot_poll)
-		io_uring_prep_poll_multishot(sqe, r->fd, POLLIN | POLLRDHUP);
+		io_uring_prep_poll_multishot(sqe, r->fd, URNET__POLL_READ);
 	else
-		io_uring_prep_poll_add(sqe, r->fd, dir == URNET__READ ? POLLIN | POLLRDHUP : POLLOUT);
+		io_uring_prep_poll_add(sqe, r->fd, dir == URNET__READ ? URNET__POLL_READ : POLLOUT);
 	io_uring_sqe_set_data64(sqe, tagged(r, dir == URNET__READ ? URNET__TAG_READ : URNET__TAG_WRITE));
 	if (!r->in_ring)
 		polled_add(e, r);
@@ -443,8 +443,8 @@ static void ready_cqe(urnet_engine *e, struct urnet__ready *r, int dir, int res,
 		atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
 	}
 	/* Before the signal: a reader that sees the bump must see the flag. */
-	if (dir == URNET__READ && res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR)))
-		atomic_store_explicit(&r->read_ended, 1, memory_order_seq_cst);
+	if (dir == URNET__READ && res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR | POLLPRI)))
+		atomic_store_explicit(&r->short_read_drains, 0, memory_order_seq_cst);
 	stat_add(&e->stats.readiness, 1);
 	engine_ready_signal(e, r, dir);
 	if (!r->in_ring && r->retire_pending)

@@ -12,6 +12,7 @@
 #ifndef URNET_ENGINE_INTERNAL_H
 #define URNET_ENGINE_INTERNAL_H
 
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,9 +24,13 @@
 
 enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 
+/* What a read waits for; POLLPRI also tells that a read may stop at an urgent mark. */
+#define URNET__POLL_READ	(POLLIN | POLLRDHUP | POLLPRI)
+
 /* urnet__ready_wait() flags */
 #define URNET__WAIT_EINTR	(1u << 0)	/* return -EINTR when a signal handler ran */
 #define URNET__WAIT_CANCELPOINT	(1u << 1)	/* the sleep is a pthread cancellation point */
+#define URNET__WAIT_ANY_SIGNAL	(1u << 2)	/* -EINTR after any handler, SA_RESTART too */
 
 struct urnet__ready {
 	urnet_engine *engine;
@@ -35,10 +40,17 @@ struct urnet__ready {
 	_Atomic uint32_t armed[2];	/* a poll for this direction is (being) put in the ring */
 	_Atomic uint32_t closing;
 	_Atomic uint32_t retired;	/* futex word for urnet__ready_destroy() */
-	_Atomic uint32_t read_ended;	/* a poll reported EOF, hang-up or error */
+	/*
+	 * A short read proves the queue empty: TCP only (a unix socket's read
+	 * also stops after a message that carried descriptors, or at another
+	 * writer's), and only until a poll reported EOF, hang-up, error or
+	 * urgent data (a TCP read stops at the urgent mark).
+	 */
+	_Atomic uint32_t short_read_drains;
 	_Atomic uint64_t drained;	/* 1 << 32 | snapshot: see urnet__ready_take_drained */
-	_Atomic uint32_t sweep_wanted;	/* urnet__ready_wake_long_waits was called */
-	_Atomic uint32_t swept;		/* bumped each time long waits were woken */
+	_Atomic uint32_t sweep_wanted;	/* urnet__ready_watch_identity was called */
+	_Atomic uint32_t swept;		/* bumped each time the file was found changed */
+	_Atomic uint64_t watch_dev, watch_ino;	/* the file fd should name */
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
 	struct urnet__qnode arm_node[2];
 	struct urnet__qnode retire_node;
@@ -68,14 +80,16 @@ static inline uint32_t urnet__ready_snapshot(struct urnet__ready *r, int dir)
 /*
  * A read that came back short has drained the socket, so the next read may
  * go straight to sleep on the snapshot taken before it, saving the syscall
- * that would say EAGAIN: every later arrival bumps the counter.  Not so once
- * a poll reported the end of the stream or an error: those are reported
- * once and stay, so the next read must try.  Any reader may use the note of
+ * that would say EAGAIN: every later arrival bumps the counter.  Not so
+ * where a short read does not prove it (short_read_drains), nor once a
+ * poll reported the end of the stream or an error: those are reported once
+ * and stay, so the next read must try.  Any reader may use the note of
  * another: an older snapshot only wakes it sooner.
  */
 static inline void urnet__ready_note_drained(struct urnet__ready *r, uint32_t snap)
 {
-	atomic_store_explicit(&r->drained, 1ull << 32 | snap, memory_order_relaxed);
+	if (atomic_load_explicit(&r->short_read_drains, memory_order_relaxed))
+		atomic_store_explicit(&r->drained, 1ull << 32 | snap, memory_order_relaxed);
 }
 
 /* The snapshot a read may sleep on without trying first, if any (used up). */
@@ -83,7 +97,7 @@ static inline bool urnet__ready_take_drained(struct urnet__ready *r, uint32_t *s
 {
 	uint64_t d = atomic_exchange_explicit(&r->drained, 0, memory_order_relaxed);
 
-	if (!(d >> 32) || atomic_load_explicit(&r->read_ended, memory_order_seq_cst))
+	if (!(d >> 32) || !atomic_load_explicit(&r->short_read_drains, memory_order_seq_cst))
 		return false;
 	*snap = (uint32_t)d;
 	return true;
@@ -94,7 +108,8 @@ static inline bool urnet__ready_take_drained(struct urnet__ready *r, uint32_t *s
  * absolute CLOCK_MONOTONIC deadline (0 = none).  Returns 0 (retry the
  * syscall; may be spurious), -ETIMEDOUT, -ECANCELED (urnet__ready_close was
  * called), -EINTR (only with URNET__WAIT_EINTR, a signal handler ran; an
- * untimed wait is restarted by the kernel when the handler has SA_RESTART).
+ * untimed wait is restarted by the kernel when the handler has SA_RESTART,
+ * unless URNET__WAIT_ANY_SIGNAL is given too).
  * With URNET__WAIT_CANCELPOINT, pthread_cancel() ends the sleep: the thread
  * is cancelled with r's bookkeeping undone (only the sleep itself runs with
  * asynchronous cancellation; arming the engine's poll never does).
@@ -106,13 +121,16 @@ URNET__HIDDEN int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t sn
 URNET__HIDDEN void urnet__ready_kick(struct urnet__ready *r);
 
 /*
- * From now on, waits on r that sleep long without readiness are woken:
- * after 1-2 s, then after doubling quiet intervals up to 64 s.  Each time,
- * urnet__ready_swept(r) changes and the waiters return 0.  For callers
- * that must check now and then what they sleep on; io_uring backend only
- * (the syscall backend's waits have no engine thread to wake them).
+ * From now on, while waits on r sleep long without readiness, the engine
+ * checks that r's fd still names the file (dev, ino): after 1-2 s, then
+ * after doubling quiet intervals up to 64 s.  When it does not,
+ * urnet__ready_swept(r) changes and the waiters return 0; otherwise they
+ * sleep on undisturbed.  For callers whose fd numbers may be replaced
+ * unseen; io_uring backend only (the syscall backend's waits poll the
+ * number itself).
  */
-URNET__HIDDEN void urnet__ready_wake_long_waits(struct urnet__ready *r);
+URNET__HIDDEN void urnet__ready_watch_identity(struct urnet__ready *r, uint64_t dev,
+					       uint64_t ino);
 
 static inline uint32_t urnet__ready_swept(struct urnet__ready *r)
 {

@@ -10,14 +10,28 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "futex.h"
+
+/* See short_read_drains. */
+static bool tcp_socket(int fd)
+{
+	int proto = 0, saved = errno;
+	socklen_t len = sizeof(proto);
+	bool tcp = getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+		   proto == IPPROTO_TCP;
+
+	errno = saved;
+	return tcp;
+}
 
 int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 {
@@ -26,6 +40,7 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 	memset(r, 0, sizeof(*r));
 	r->engine = e;
 	r->fd = fd;
+	atomic_store_explicit(&r->short_read_drains, tcp_socket(fd), memory_order_relaxed);
 	r->kick_fd = -1;
 	r->arm_node[URNET__READ].kind = URNET__Q_ARM_READ;
 	r->arm_node[URNET__WRITE].kind = URNET__Q_ARM_WRITE;
@@ -124,6 +139,9 @@ static void cancel_async_end(int old)
 		pthread_setcanceltype(old, NULL);
 }
 
+/* How long an URNET__WAIT_ANY_SIGNAL wait without a deadline sleeps at a time. */
+#define ANY_SIGNAL_SLICE_NS	(3600 * 1000000000LL)
+
 static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 		      int64_t deadline_ns, unsigned flags)
 {
@@ -153,13 +171,18 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 		urnet__sweep_ensure(e);
 	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
+		int64_t until = deadline_ns;
+
 		ret = wait_over(r, dir, snap);
 		if (ret <= 0)
 			break;
+		/* A timed futex wait is never restarted after a handler. */
+		if (!until && (flags & URNET__WAIT_ANY_SIGNAL))
+			until = urnet_now_ns() + ANY_SIGNAL_SLICE_NS;
 		cancel = cancel_async_begin(flags);
-		ret = urnet__futex_wait(&r->seq[dir], snap, deadline_ns);
+		ret = urnet__futex_wait(&r->seq[dir], snap, until);
 		cancel_async_end(cancel);
-		if (ret == -ETIMEDOUT)
+		if (ret == -ETIMEDOUT && deadline_ns)
 			break;
 		if (ret == -EINTR && (flags & URNET__WAIT_EINTR))
 			break;

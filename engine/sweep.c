@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Waking waits that have slept long without readiness, for callers that
- * must now and then check what they sleep on (the interposer: does the fd
- * number still name the file the engine polls?).  One engine timeout a
- * second walks the readiness objects that asked for it, instead of a timer
- * armed and cancelled around every wait: on this kind of machine that
- * timer costs a fair part of a microsecond per request.
+ * Checking, for waits that have slept long without readiness, that the fd
+ * number still names the file the engine polls (the interposer: a raw
+ * system call may have closed or replaced it unseen).  One engine timeout
+ * a second walks the readiness objects that asked for it, instead of a
+ * timer armed and cancelled around every wait: on this kind of machine
+ * that timer costs a fair part of a microsecond per request.
  *
- * An object's waiters are woken once its waits have lasted a whole quiet
- * interval (no readiness, waiters at both ends of it): after 1-2 s, then
- * after doubling intervals up to 64 s.  Readiness starts the count over.
+ * An object's file is checked (fstat, on the engine thread) once its waits
+ * have lasted a whole quiet interval (no readiness, waiters at both ends
+ * of it): after 1-2 s, then after doubling intervals up to 64 s.
+ * Readiness starts the count over.  Only a file found changed wakes the
+ * waiters: a wait woken for nothing could lose a signal that lands while
+ * it is awake, where the kernel's own wait would have returned EINTR.
  * The timeout runs only while some such object has waiters.
  */
 #include "config.h"
@@ -17,6 +20,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "engine.h"
 
@@ -36,6 +40,14 @@ static void count_reset(struct urnet__ready *r)
 	r->sweep_every = 1;
 }
 
+static bool names_watched_file(struct urnet__ready *r)
+{
+	struct stat st;
+
+	return fstat(r->fd, &st) == 0 && (uint64_t)st.st_dev == atomic_load(&r->watch_dev) &&
+	       (uint64_t)st.st_ino == atomic_load(&r->watch_ino);
+}
+
 /* Engine thread, under bound_lock.  True while r has waiters. */
 static bool sweep_one(struct urnet__ready *r)
 {
@@ -47,8 +59,10 @@ static bool sweep_one(struct urnet__ready *r)
 	if (!quiet) {
 		count_reset(r);
 	} else if (++r->sweep_quiet >= r->sweep_every) {
-		atomic_fetch_add(&r->swept, 1);
-		urnet__ready_kick(r);
+		if (!names_watched_file(r)) {
+			atomic_fetch_add(&r->swept, 1);
+			urnet__ready_kick(r);
+		}
 		r->sweep_quiet = 0;
 		if (r->sweep_every < SWEEP_EVERY_MAX)
 			r->sweep_every *= 2;
@@ -91,12 +105,15 @@ void urnet__sweep_ensure(urnet_engine *e)
 		atomic_store(&e->sweep_armed, 0);	/* stopping, or no memory: the next wait tries */
 }
 
-void urnet__ready_wake_long_waits(struct urnet__ready *r)
+void urnet__ready_watch_identity(struct urnet__ready *r, uint64_t dev, uint64_t ino)
 {
+	if (atomic_load_explicit(&r->sweep_wanted, memory_order_relaxed))
+		return;
+	atomic_store(&r->watch_dev, dev);
+	atomic_store(&r->watch_ino, ino);
 	/*
 	 * Ordered before the waiter's count, which comes before its look at
 	 * sweep_armed: a tick that disarms before that look sees both.
 	 */
-	if (!atomic_load_explicit(&r->sweep_wanted, memory_order_relaxed))
-		atomic_store(&r->sweep_wanted, 1);
+	atomic_store(&r->sweep_wanted, 1);
 }
