@@ -93,6 +93,9 @@ int urnet__call_nonblock(struct urnet__call *c)
 	if (!c->flags_known) {
 		if (!urnet__fd_mode_get(&c->ent->nonblock, &nb)) {
 			gen = urnet__fd_mode_gen();
+			/* A foreign child's fd may be another file: learn, keep nothing. */
+			if (gen && urnet__in_foreign_child())
+				gen = 0;
 			fl = fcntl(c->fd, F_GETFL);
 			if (fl < 0)
 				return -errno;
@@ -160,6 +163,14 @@ static int prepare(struct urnet__call *c, int dir, bool check_now)
 
 	if (c->prepared[dir])
 		return 0;
+	/*
+	 * A child sharing our memory waits in the C library, on its own fd
+	 * table: the readiness objects, the engines and the cached modes are
+	 * the parent's.  Checked here, where a call is about to wait anyway,
+	 * so that a read or write that need not wait costs nothing more.
+	 */
+	if (urnet__in_foreign_child())
+		return URNET__PASS;
 	nb = urnet__call_nonblock(c);
 	if (nb < 0)
 		return nb;

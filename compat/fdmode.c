@@ -23,6 +23,12 @@ void urnet__fd_mode_cache_enable(void)
 	atomic_compare_exchange_strong(&mode_gen, &off, 1);
 }
 
+/*
+ * Also from a child that shares our memory (vfork, posix_spawn; see
+ * urnet__in_foreign_child): the files it inherited are ours too, so a mode
+ * it sets is one our waits must learn again.  A lock-free increment, which
+ * only makes the parent ask the kernel once more.
+ */
 void urnet__fd_mode_changed(void)
 {
 	uint32_t g = atomic_load(&mode_gen), next;

@@ -40,6 +40,29 @@ static pthread_mutex_t bulk_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint32_t bulk_seq;	/* odd while one runs; futex word */
 static _Atomic unsigned bulk_first, bulk_last;
 
+/*
+ * The process this state belongs to: set at load time and in the child
+ * handler of fork().  A child made without those handlers, or one that
+ * shares our memory (vfork, posix_spawn), runs with another process id.
+ */
+static _Atomic pid_t owner_pid;
+
+static void become_owner(void)
+{
+	atomic_store_explicit(&owner_pid, (pid_t)syscall(SYS_getpid), memory_order_relaxed);
+}
+
+bool urnet__in_foreign_child(void)
+{
+	pid_t owner = atomic_load_explicit(&owner_pid, memory_order_relaxed);
+
+	/*
+	 * glibc's getpid() does not cache, but ask the kernel directly all the
+	 * same.  0: a call from another library's constructor, before ours ran.
+	 */
+	return __builtin_expect(owner != 0 && (pid_t)syscall(SYS_getpid) != owner, 0);
+}
+
 static void futex_wait(_Atomic uint32_t *w, uint32_t val)
 {
 	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -164,6 +187,8 @@ bool urnet__fd_revalidate(struct urnet__fdent *e, int fd)
 	struct stat st;
 	int saved = errno;
 
+	if (urnet__in_foreign_child())
+		return false;
 	if (fstat(fd, &st) == 0 && same_file(e, &st))
 		return true;
 	errno = saved;
@@ -180,6 +205,9 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 
 	if (k != URNET__FDK_UNKNOWN)
 		return k;
+	/* What a foreign child learns of its own fds is no answer for ours. */
+	if (urnet__in_foreign_child())
+		return URNET__FDK_OTHER;
 	if (fstat(fd, &st) < 0) {
 		/* Not cached: libc reports the EBADF itself. */
 		errno = saved;
@@ -241,7 +269,7 @@ void urnet__fd_fresh(int fd)
 {
 	struct urnet__fdent *e = slot(fd, false);
 
-	if (e)
+	if (e && !urnet__in_foreign_child())
 		atomic_store(&e->kind, URNET__FDK_UNKNOWN);
 }
 
@@ -285,14 +313,18 @@ bool urnet__fd_new_numbers_tracked(void)
 
 int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 {
+	struct urnet__fdent *e;
+	uint32_t s;
+	int ret, err;
+
+	/* The parent's waiters on this number are not the child's to wake. */
+	if (urnet__in_foreign_child())
+		return release(arg);
 	/*
 	 * Create the entry if need be: a call that is creating it right now
 	 * must either see this close or be waited for by it.
 	 */
-	struct urnet__fdent *e = slot(fd, true);
-	uint32_t s;
-	int ret, err;
-
+	e = slot(fd, true);
 	if (!e)
 		return release(arg);
 	/* Claim the close; a concurrent close of the same number goes after. */
@@ -338,6 +370,13 @@ int urnet__fd_close_range(unsigned first, unsigned last, int (*release)(void *),
 	unsigned fd, end = CHUNK_SIZE * NCHUNKS - 1;
 	int ret, err;
 
+	/*
+	 * Before the lock, which a thread of the parent may hold (the very
+	 * thread that called vfork, from a signal handler): the range is in
+	 * the child's own table, and the parent's waiters stay as they are.
+	 */
+	if (urnet__in_foreign_child())
+		return release_all(arg);
 	pthread_mutex_lock(&bulk_lock);
 	atomic_store(&bulk_first, first);
 	atomic_store(&bulk_last, last);
@@ -382,6 +421,8 @@ void urnet__fdtable_after_fork(void)
 {
 	unsigned i, j;
 
+	/* The state is this child's now (see urnet__in_foreign_child). */
+	become_owner();
 	/* A bulk close another thread of the parent was running is not ours. */
 	atomic_store(&bulk_seq, 0);
 	pthread_mutex_init(&bulk_lock, NULL);
@@ -402,5 +443,6 @@ void urnet__fdtable_after_fork(void)
 /* Registered at load time: a fork handler cannot be added from inside read(). */
 __attribute__((constructor)) static void fdtable_init(void)
 {
+	become_owner();
 	pthread_atfork(NULL, NULL, urnet__fdtable_after_fork);
 }

@@ -50,7 +50,8 @@ URNET__HIDDEN enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd);
 
 /*
  * Before waiting: false when fd no longer is the file the entry was learnt
- * on (it was closed behind our back); the entry is then reset.
+ * on (it was closed behind our back); the entry is then reset.  Also false,
+ * with nothing reset, in a foreign child (the call is then libc's).
  */
 URNET__HIDDEN bool urnet__fd_revalidate(struct urnet__fdent *e, int fd);
 
@@ -105,5 +106,19 @@ URNET__HIDDEN int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int f
 
 /* In a forked child: forget the parent's engine state (no thread is inside). */
 URNET__HIDDEN void urnet__fdtable_after_fork(void);
+
+/*
+ * True in a child that shares this process's memory without being one of
+ * its threads: vfork(), posix_spawn() (clone with CLONE_VM|CLONE_VFORK),
+ * clone(CLONE_VM), and also a child made without fork handlers (raw
+ * clone, syscall(SYS_vfork), _Fork).  The fd table, the readiness objects
+ * and the engines describe the parent's files, which the parent's threads
+ * go on using; such a child must hand its calls to the C library and
+ * change nothing there (a close would wait for the parent's blocked
+ * callers to leave, which the child can never see).  Costs a getpid
+ * system call: only for the calls a child makes before exec (close, dup2,
+ * ...) and on slow paths, never on a read or write that does not wait.
+ */
+URNET__HIDDEN bool urnet__in_foreign_child(void);
 
 #endif

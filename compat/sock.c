@@ -166,6 +166,9 @@ static int stream_connect(struct urnet__call *c, const struct sockaddr *addr,
 {
 	int fl, ret, err;
 
+	/* Flipping O_NONBLOCK and waiting on our engine are not a child's to do. */
+	if (urnet__in_foreign_child())
+		return URNET__PASS;
 	fl = fcntl(c->fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
@@ -219,9 +222,12 @@ int urnet_shutdown(int fd, int how)
 	if (!e)
 		return ret;
 	err = errno;
-	/* Waiters re-check at once instead of trusting a poll to report it. */
+	/*
+	 * Waiters re-check at once instead of trusting a poll to report it;
+	 * not from a foreign child, whose kick would land on its own fd table.
+	 */
 	r = atomic_load(&e->ready);
-	if (ret == 0 && r)
+	if (ret == 0 && r && !urnet__in_foreign_child())
 		urnet__ready_kick(r);
 	urnet__fd_leave(e);
 	errno = err;

@@ -2,9 +2,13 @@
 /*
  * A plain thread-per-connection echo server written only with libc calls
  * and built without urnet: the end-to-end test runs it under urnet-run.
- *   plain-echo-server NCONN
+ *   plain-echo-server NCONN [SPAWN_EVERY]
  * Listens on 127.0.0.1 (ephemeral port), prints the port on stdout, serves
- * NCONN connections (each echoes until EOF) and exits.
+ * NCONN connections (each echoes until EOF) and exits.  With SPAWN_EVERY,
+ * every that many requests (reads, over all connections) the connection's
+ * thread runs a child before it echoes, while the other threads are blocked
+ * in read: /bin/true through posix_spawn and a shell pipeline through
+ * popen, in turn.
  */
 #define _GNU_SOURCE
 
@@ -12,14 +16,56 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* Always 0, but the compiler cannot know: fortified builds call __read_chk. */
 static volatile size_t slack;
+
+static int spawn_every;
+static _Atomic unsigned requests;
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+/* Every spawn_every-th request: a child, which must exit 0. */
+static void maybe_spawn(void)
+{
+	unsigned n = atomic_fetch_add(&requests, 1) + 1;
+	char *argv[] = { "true", NULL };
+	pid_t pid;
+	int st, err;
+	FILE *f;
+
+	if (!spawn_every || n % (unsigned)spawn_every)
+		return;
+	if ((n / (unsigned)spawn_every) % 2) {
+		err = posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+		if (err) {
+			errno = err;
+			die("plain-echo-server: posix_spawn");
+		}
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+			die("plain-echo-server: /bin/true");
+		return;
+	}
+	f = popen("echo x | cat >/dev/null", "r");
+	if (!f)
+		die("plain-echo-server: popen");
+	if (pclose(f) != 0)
+		die("plain-echo-server: the pipeline");
+}
 
 static void *echo_main(void *arg)
 {
@@ -28,6 +74,7 @@ static void *echo_main(void *arg)
 	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf) - slack)) > 0) {
+		maybe_spawn();
 		/* A blocking write queues everything or fails. */
 		if (write(fd, buf, (size_t)n) != n) {
 			perror("plain-echo-server: write");
@@ -49,10 +96,12 @@ int main(int argc, char **argv)
 	pthread_t *th;
 	int n, l, i;
 
-	if (argc != 2 || (n = atoi(argv[1])) <= 0) {
-		fprintf(stderr, "usage: plain-echo-server NCONN\n");
+	if (argc < 2 || argc > 3 || (n = atoi(argv[1])) <= 0) {
+		fprintf(stderr, "usage: plain-echo-server NCONN [SPAWN_EVERY]\n");
 		return 2;
 	}
+	if (argc == 3)
+		spawn_every = atoi(argv[2]);
 	th = calloc((size_t)n, sizeof(*th));
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -46,6 +46,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "plain_util.h"
+
 #define CHECK(cond, what) do {						\
 	if (!(cond)) {							\
 		fprintf(stderr, "plain-misc: %s: %s (errno %d %s)\n",	\
@@ -78,37 +80,6 @@ static void tcp_pair(int *c, int *s)
 	close(l);
 }
 
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/* Up to 10 s until tid sleeps (three samples in a row). */
-static void wait_sleeping(pid_t tid)
-{
-	int streak = 0;
-
-	for (int i = 0; i < 10000; i++) {
-		streak = thread_state(tid) == 'S' ? streak + 1 : 0;
-		if (streak >= 3)
-			return;
-		usleep(1000);
-	}
-	CHECK(0, "the main thread never blocked");
-}
-
 struct poke {
 	pid_t tid;		/* the thread that blocks */
 	pthread_t th;		/* and its handle */
@@ -120,7 +91,7 @@ static void *poke_main(void *arg)
 {
 	struct poke *p = arg;
 
-	wait_sleeping(p->tid);
+	CHECK(wait_sleeping(p->tid), "the main thread never blocked");
 	if (p->sig) {
 		pthread_kill(p->th, p->sig);
 		for (int i = 0; i < 10000 && !atomic_load(&signals_seen); i++)
@@ -129,7 +100,7 @@ static void *poke_main(void *arg)
 		if (p->fd < 0)
 			return NULL;
 		/* With SA_RESTART the call must be sleeping again. */
-		wait_sleeping(p->tid);
+		CHECK(wait_sleeping(p->tid), "the main thread never blocked");
 	}
 	CHECK(send(p->fd, "ping", 4, 0) == 4, "send");
 	return NULL;

@@ -40,6 +40,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "plain_util.h"
+
 #define CHECK(cond, what) do {						\
 	if (!(cond)) {							\
 		fprintf(stderr, "plain-wait: %s: %s (errno %d %s)\n",	\
@@ -85,35 +87,10 @@ static pid_t gettid_(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-static char thread_state(pid_t tid)
+/* Up to 10 s until tid sleeps in a call. */
+static void blocked(pid_t tid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/* Up to 10 s until tid sleeps (three samples in a row, 1 ms apart). */
-static void wait_sleeping(pid_t tid)
-{
-	int streak = 0;
-
-	for (int i = 0; i < 10000; i++) {
-		streak = thread_state(tid) == 'S' ? streak + 1 : 0;
-		if (streak >= 3)
-			return;
-		usleep(1000);
-	}
-	CHECK(0, "the thread never blocked");
+	CHECK(wait_sleeping(tid), "the thread never blocked");
 }
 
 /* A hang ends the program with a message instead of a silent timeout. */
@@ -193,7 +170,7 @@ static int close_kernel_peek_case(void)
 	CHECK(pthread_create(&th, NULL, peek_main, &p) == 0, "pthread_create");
 	while (!atomic_load(&p.started))
 		usleep(1000);
-	wait_sleeping(p.tid);
+	blocked(p.tid);
 	CHECK(close(c) == 0, "close");
 	CHECK(send(s, "bcd", 3, 0) == 3, "send bcd");
 	pthread_join(th, NULL);
@@ -339,7 +316,7 @@ static void *idle_watch_main(void *arg)
 	struct idle *w = arg;
 	long before;
 
-	wait_sleeping(w->tid);
+	blocked(w->tid);
 	before = sleeps_of(w->tid);
 	for (int i = 0; i < 4000 && !w->woken; i++) {
 		w->woken = thread_state(w->tid) != 'S' || sleeps_of(w->tid) != before;
@@ -422,7 +399,7 @@ static void *late_sender_main(void *arg)
 {
 	struct sender *s = arg;
 
-	wait_sleeping(s->tid);
+	blocked(s->tid);
 	send_with_fd(s->via, "bcd", 3, s->fd);
 	return NULL;
 }
@@ -559,7 +536,7 @@ static void *plain_sender_main(void *arg)
 {
 	struct plain_sender *s = arg;
 
-	wait_sleeping(s->tid);
+	blocked(s->tid);
 	CHECK(send(s->fd, "x", 1, 0) == 1, "send x");
 	return NULL;
 }
