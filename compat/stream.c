@@ -176,9 +176,6 @@ static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags, size
 		return URNET__PASS;
 	if ((n < 0 && n != -EAGAIN) || n == 0 || (n > 0 && (size_t)n >= want))
 		return n;
-	/* Not from a foreign child: the kernel wait would hold our fd entry. */
-	if (urnet__in_foreign_child())
-		return URNET__PASS;
 	nb = urnet__call_nonblock(c);
 	if (nb)
 		return nb < 0 ? nb : n;
