@@ -13,83 +13,111 @@
 #include <unistd.h>
 
 #include "conn_internal.h"
+#include "ready_io.h"
 
-/* One try: recv/send on a buffer, or recvmsg/sendmsg on an iovec array. */
+/* One transfer: recv/send on a buffer, or recvmsg/sendmsg on an iovec array. */
 struct io_req {
-	int dir;
+	struct urnet__io io;
+	urnet_conn *c;
 	void *buf;
 	size_t len;
 	struct msghdr *msg;
-	size_t want;		/* reads: bytes asked for, to tell a short read */
+	/* Writes: every byte of iov goes, looping over short writes. */
+	const struct iovec *iov;
+	int iovcnt;
+	size_t total;
 };
 
-static ssize_t io_try(int fd, const struct io_req *q)
+/*
+ * The object closed or the deadline passed: fail at once, even if data is
+ * waiting.  Read after the readiness snapshot: a deadline stored later is
+ * followed by a kick, which then wakes the wait.
+ */
+static ssize_t io_try(struct urnet__io *io)
 {
-	if (q->dir == URNET__READ)
-		return q->msg ? recvmsg(fd, q->msg, MSG_DONTWAIT)
-			      : recv(fd, q->buf, q->len, MSG_DONTWAIT);
-	return q->msg ? sendmsg(fd, q->msg, MSG_DONTWAIT | MSG_NOSIGNAL)
-		      : send(fd, q->buf, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	struct io_req *q = (struct io_req *)io;
+	urnet_conn *c = q->c;
+	ssize_t n;
+
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		return -ECANCELED;
+	if (urnet__expired(atomic_load(&c->deadline[io->dir])))
+		return -ETIMEDOUT;
+	do {
+		if (io->dir == URNET__READ)
+			n = q->msg ? recvmsg(c->fd, q->msg, MSG_DONTWAIT)
+				   : recv(c->fd, q->buf, q->len, MSG_DONTWAIT);
+		else
+			n = q->msg ? sendmsg(c->fd, q->msg, MSG_DONTWAIT | MSG_NOSIGNAL)
+				   : send(c->fd, q->buf, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : n;
 }
 
-/*
- * Returns the syscall's byte count or -errno.  The readiness snapshot is
- * taken before the deadline is loaded: a deadline stored after the load is
- * followed by a kick, which then wakes the wait below.
- */
-static ssize_t io_loop(urnet_conn *c, const struct io_req *q)
+static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
 {
-	struct urnet__ready *r = &c->ready;
-	int dir = q->dir;
-	uint32_t drained_snap = 0;
-	/* The last read drained the socket: sleep first (urnet__ready_take_drained). */
-	bool skip = dir == URNET__READ && urnet__ready_take_drained(r, &drained_snap);
+	struct io_req *q = (struct io_req *)io;
+	int ret = urnet__ready_wait(io->ready, io->dir, snap,
+				    atomic_load(&q->c->deadline[io->dir]), 0);
 
+	/* A sleep that failed before any try (engine gone, closed, late): try first. */
+	if (ret < 0 && !tried)
+		return URNET__IO_RETRY;
+	/* The deadline may have moved meanwhile: the next try looks at it. */
+	return ret == -ETIMEDOUT ? 0 : ret;
+}
+
+static void io_init(struct io_req *q, urnet_conn *c, int dir)
+{
+	q->io = (struct urnet__io){ .ready = &c->ready, .dir = dir,
+				    .try_io = io_try, .wait = io_wait };
+	q->c = c;
+	q->msg = NULL;
+}
+
+/* Every byte of q's iov, looping over short writes; -errno on failure. */
+static ssize_t write_all(struct io_req *q)
+{
+	struct msghdr msg = { .msg_iov = (struct iovec *)q->iov, .msg_iovlen = (size_t)q->iovcnt };
+	struct urnet__iov_rest rest;
+	size_t done = 0;
+
+	if (q->iovcnt == 1) {
+		q->buf = q->iov[0].iov_base;
+		q->len = q->iov[0].iov_len;
+	} else {
+		q->msg = &msg;
+	}
+	urnet__iov_rest_init(&rest, q->iov, (size_t)q->iovcnt);
 	for (;;) {
-		uint32_t snap = skip ? drained_snap : urnet__ready_snapshot(r, dir);
-		int64_t deadline = atomic_load(&c->deadline[dir]);
-		ssize_t n;
-		int ret;
+		ssize_t n = urnet__ready_io(&q->io);
 
-		if (atomic_load_explicit(&c->closed, memory_order_relaxed))
-			return -ECANCELED;
-		if (urnet__expired(deadline))
-			return -ETIMEDOUT;
-		if (!skip) {
-			n = io_try(c->fd, q);
-			if (n >= 0) {
-				if (dir == URNET__READ && n > 0 && (size_t)n < q->want)
-					urnet__ready_note_drained(r, snap);
-				return n;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
+		if (n < 0)
+			return n;
+		done += (size_t)n;
+		if (done >= q->total)
+			return (ssize_t)done;
+		/* Aim the next try at the rest. */
+		urnet__iov_rest_skip(&rest, (size_t)n);
+		if (q->iovcnt == 1) {
+			q->buf = (char *)q->buf + n;
+			q->len -= (size_t)n;
+		} else {
+			msg.msg_iov = urnet__iov_rest_window(&rest, &msg.msg_iovlen);
 		}
-		ret = urnet__ready_wait(r, dir, snap, deadline, 0);
-		/* A wait that failed before any try (engine gone): try first. */
-		if (skip) {
-			skip = false;
-			if (ret < 0)
-				continue;
-		}
-		/* On -ETIMEDOUT the deadline may have moved meanwhile: recheck it. */
-		if (ret < 0 && ret != -ETIMEDOUT)
-			return ret;
 	}
 }
 
 /* Serialise callers per direction, run one transfer, map -errno to errno. */
-static ssize_t io_locked(urnet_conn *c, const struct io_req *q)
+static ssize_t io_locked(urnet_conn *c, struct io_req *q)
 {
 	ssize_t n;
 
 	if (!urnet__conn_enter(c))
 		return -1;
-	pthread_mutex_lock(&c->io_lock[q->dir]);
-	n = io_loop(c, q);
-	pthread_mutex_unlock(&c->io_lock[q->dir]);
+	pthread_mutex_lock(&c->io_lock[q->io.dir]);
+	n = q->io.dir == URNET__READ ? urnet__ready_io(&q->io) : write_all(q);
+	pthread_mutex_unlock(&c->io_lock[q->io.dir]);
 	urnet__conn_leave(c);
 	if (n < 0) {
 		errno = (int)-n;
@@ -100,7 +128,7 @@ static ssize_t io_locked(urnet_conn *c, const struct io_req *q)
 
 ssize_t urnet_conn_read(urnet_conn *c, void *buf, size_t len)
 {
-	struct io_req q = { .dir = URNET__READ, .buf = buf, .len = len };
+	struct io_req q;
 
 	if (!c) {
 		errno = EINVAL;
@@ -108,35 +136,34 @@ ssize_t urnet_conn_read(urnet_conn *c, void *buf, size_t len)
 	}
 	if (len == 0)
 		return 0;
-	if (len > SSIZE_MAX)
-		q.len = SSIZE_MAX;
-	q.want = q.len;
+	io_init(&q, c, URNET__READ);
+	q.buf = buf;
+	q.len = len > SSIZE_MAX ? SSIZE_MAX : len;
+	q.io.drain_want = q.len;
 	return io_locked(c, &q);
 }
 
 /* Sum of the lengths, -1 (EINVAL) when iovcnt or the sum is out of range. */
 static ssize_t iov_total(const struct iovec *iov, int iovcnt)
 {
-	size_t total = 0;
+	ssize_t total;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX || (iovcnt && !iov)) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - total) {
-			errno = EINVAL;
-			return -1;
-		}
-		total += iov[i].iov_len;
+	total = urnet__iov_total(iov, (size_t)iovcnt);
+	if (total < 0) {
+		errno = (int)-total;
+		return -1;
 	}
-	return (ssize_t)total;
+	return total;
 }
 
 ssize_t urnet_conn_readv(urnet_conn *c, const struct iovec *iov, int iovcnt)
 {
 	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
-	struct io_req q = { .dir = URNET__READ, .msg = &msg };
+	struct io_req q;
 	ssize_t total;
 
 	if (!c) {
@@ -146,69 +173,21 @@ ssize_t urnet_conn_readv(urnet_conn *c, const struct iovec *iov, int iovcnt)
 	total = iov_total(iov, iovcnt);
 	if (total <= 0)
 		return total;
-	q.want = (size_t)total;
+	io_init(&q, c, URNET__READ);
+	q.msg = &msg;
+	q.io.drain_want = (size_t)total;
 	return io_locked(c, &q);
-}
-
-/* Every byte of iov, looping over short writes; -errno on failure. */
-static ssize_t write_all(urnet_conn *c, const struct iovec *iov, int iovcnt, size_t total)
-{
-	/* After a short write the rest goes out through a window of the array. */
-	struct iovec win[64];
-	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
-	struct io_req q = { .dir = URNET__WRITE, .msg = &msg };
-	size_t done = 0, off = 0;
-	int idx = 0;
-
-	if (iovcnt == 1) {
-		q.msg = NULL;
-		q.buf = iov[0].iov_base;
-		q.len = iov[0].iov_len;
-	}
-	for (;;) {
-		ssize_t n = io_loop(c, &q);
-
-		if (n < 0)
-			return n;
-		done += (size_t)n;
-		if (done >= total)
-			return (ssize_t)done;
-		/* Skip what went out, then aim the next try at the rest. */
-		off += (size_t)n;
-		while (idx < iovcnt && off >= iov[idx].iov_len)
-			off -= iov[idx++].iov_len;
-		if (iovcnt == 1) {
-			q.buf = (char *)iov[0].iov_base + off;
-			q.len = iov[0].iov_len - off;
-			continue;
-		}
-		msg.msg_iov = win;
-		msg.msg_iovlen = 0;
-		for (int i = idx; i < iovcnt && msg.msg_iovlen < 64; i++) {
-			win[msg.msg_iovlen].iov_base = iov[i].iov_base;
-			win[msg.msg_iovlen].iov_len = iov[i].iov_len;
-			msg.msg_iovlen++;
-		}
-		win[0].iov_base = (char *)win[0].iov_base + off;
-		win[0].iov_len -= off;
-	}
 }
 
 static ssize_t write_locked(urnet_conn *c, const struct iovec *iov, int iovcnt, size_t total)
 {
-	ssize_t n;
+	struct io_req q;
 
-	if (!urnet__conn_enter(c))
-		return -1;
-	pthread_mutex_lock(&c->io_lock[URNET__WRITE]);
-	n = write_all(c, iov, iovcnt, total);
-	pthread_mutex_unlock(&c->io_lock[URNET__WRITE]);
-	urnet__conn_leave(c);
-	if (n < 0) {
-		errno = (int)-n;
-		return -1;
-	}
-	return n;
+	io_init(&q, c, URNET__WRITE);
+	q.iov = iov;
+	q.iovcnt = iovcnt;
+	q.total = total;
+	return io_locked(c, &q);
 }
 
 ssize_t urnet_conn_write(urnet_conn *c, const void *buf, size_t len)

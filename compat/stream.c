@@ -14,18 +14,13 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "call.h"
 #include "libc.h"
+#include "ready_io.h"
 #include "urnet_compat.h"
-
-#define IOV_STACK 64
 
 /* Calls the kernel never makes wait: libc's answer is the answer. */
 #define NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
@@ -66,87 +61,64 @@ static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, 
 	return n < 0 ? -errno : n;
 }
 
-static size_t iov_total(const struct iovec *iov, size_t cnt)
-{
-	size_t i, t = 0;
+/* One try-wait loop of the shared path (ready_io.h) on a message. */
+struct io_try {
+	struct urnet__io io;
+	struct urnet__call *c;
+	struct msghdr *m;
+	int flags;
+};
 
-	for (i = 0; i < cnt; i++)
-		t += iov[i].iov_len;
-	return t;
+static ssize_t try_io(struct urnet__io *io)
+{
+	struct io_try *t = (struct io_try *)io;
+	ssize_t n = io->dir == URNET__READ ? try_recvmsg(t->c, t->m, t->flags)
+					   : try_sendmsg(t->c, t->m, t->flags);
+
+	if (n == -ENOTSOCK) {
+		urnet__fd_revalidate(t->c->ent, t->c->fd);
+		return URNET__PASS;
+	}
+	return n;
 }
 
-/* Drop n bytes from the front of *iov / *cnt (a private copy). */
-static void iov_advance(struct iovec **iov, size_t *cnt, size_t n)
+static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
 {
-	while (*cnt && n >= (*iov)->iov_len) {
-		n -= (*iov)->iov_len;
-		(*iov)++;
-		(*cnt)--;
+	struct io_try *t = (struct io_try *)io;
+	int err = urnet__call_prepare_io(t->c, io->dir);
+
+	if (!io->ready) {
+		/* The object is new: snapshot, then try once more. */
+		io->ready = t->c->ready;
+		return err ? err : URNET__IO_RETRY;
 	}
-	if (*cnt && n) {
-		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
-		(*iov)->iov_len -= n;
-	}
+	/* Before any try, a call that may not sleep tries first. */
+	if (err)
+		return tried ? err : URNET__IO_RETRY;
+	return urnet__call_wait(t->c, io->dir, snap);
 }
 
 /*
- * One try-wait loop: the syscall until it does not say EAGAIN.  Once the fd
- * has a readiness object the snapshot is taken before the first try, so
- * that an EAGAIN can go straight to sleep.
+ * The syscall until it does not say EAGAIN.  Once the fd has a readiness
+ * object the snapshot is taken before each try, so that an EAGAIN can go
+ * straight to sleep; before then, the first EAGAIN makes the object.
  */
 static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int flags)
 {
-	/* A read that takes data out of the queue (urnet__ready_take_drained). */
-	bool drains = dir == URNET__READ && !(flags & (MSG_PEEK | MSG_OOB));
-	bool have_snap = false, skip = false;
-	uint32_t snap = 0;
-	ssize_t n;
-	int err;
+	struct io_try t = { .io = { .dir = dir, .try_io = try_io, .wait = wait_io },
+			    .c = c, .m = m, .flags = flags };
 
 	if (!c->ready)
 		c->ready = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
-	if (c->ready) {
-		/* The last read drained the socket: sleep first, if this call may. */
-		skip = drains && urnet__ready_take_drained(c->ready, &snap) &&
-		       urnet__call_prepare_io(c, dir) == 0;
-		if (!skip)
-			snap = urnet__ready_snapshot(c->ready, dir);
-		have_snap = true;
+	t.io.ready = c->ready;
+	/* A read that takes data out of the queue; the kernel checks the vector itself. */
+	if (dir == URNET__READ && !(flags & (MSG_PEEK | MSG_OOB)) && m->msg_iov &&
+	    m->msg_iovlen <= IOV_MAX) {
+		ssize_t want = urnet__iov_total(m->msg_iov, m->msg_iovlen);
+
+		t.io.drain_want = want > 0 ? (size_t)want : 0;
 	}
-	for (;;) {
-		if (skip) {
-			skip = false;
-			err = urnet__call_wait(c, dir, snap);
-			if (err)
-				return err;
-			snap = urnet__ready_snapshot(c->ready, dir);
-		}
-		if (dir == URNET__READ)
-			n = try_recvmsg(c, m, flags);
-		else
-			n = try_sendmsg(c, m, flags);
-		if (n > 0 && drains && have_snap && (size_t)n < iov_total(m->msg_iov, m->msg_iovlen))
-			urnet__ready_note_drained(c->ready, snap);
-		if (n == -ENOTSOCK) {
-			urnet__fd_revalidate(c->ent, c->fd);
-			return URNET__PASS;
-		}
-		if (n != -EAGAIN)
-			return n;
-		err = urnet__call_prepare_io(c, dir);
-		if (err)
-			return err;
-		if (!have_snap) {
-			/* The object is new: snapshot, then try once more. */
-			snap = urnet__ready_snapshot(c->ready, dir);
-			have_snap = true;
-			continue;
-		}
-		err = urnet__call_wait(c, dir, snap);
-		if (err)
-			return err;
-		snap = urnet__ready_snapshot(c->ready, dir);
-	}
+	return urnet__ready_io(&t.io);
 }
 
 struct peek_args {
@@ -166,7 +138,7 @@ static ssize_t peek_blocking(struct urnet__call *c, void *arg)
  * MSG_PEEK|MSG_WAITALL waits for more data while the queue already holds
  * some, which no readiness report says: the kernel waits for it.
  */
-static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags, size_t want)
+static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags)
 {
 	struct peek_args a = { m, flags };
 	ssize_t n = try_recvmsg(c, m, flags & ~MSG_WAITALL);
@@ -174,7 +146,8 @@ static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags, size
 
 	if (n == -ENOTSOCK)
 		return URNET__PASS;
-	if ((n < 0 && n != -EAGAIN) || n == 0 || (n > 0 && (size_t)n >= want))
+	if ((n < 0 && n != -EAGAIN) || n == 0 ||
+	    (n > 0 && n >= urnet__iov_total(m->msg_iov, m->msg_iovlen)))
 		return n;
 	nb = urnet__call_nonblock(c);
 	if (nb)
@@ -184,48 +157,42 @@ static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags, size
 
 static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags)
 {
-	struct iovec stack[IOV_STACK], *heap = NULL, *iov;
+	struct urnet__iov_rest rest;
 	struct msghdr part;
-	size_t want, got = 0, cnt, room = m->msg_controllen;
+	size_t want, got, room = m->msg_controllen;
 	ssize_t n;
 
 	if (!(flags & MSG_WAITALL))
 		return io_once(c, URNET__READ, m, flags);
-	want = iov_total(m->msg_iov, m->msg_iovlen);
 	if (flags & MSG_PEEK)
-		return peek_all(c, m, flags, want);
+		return peek_all(c, m, flags);
 	flags &= ~MSG_WAITALL;
 	/*
 	 * Like the kernel: ancillary data comes with the first part that has
 	 * any, and a message that carried descriptors ends the read.
 	 */
 	n = io_once(c, URNET__READ, m, flags);
-	if (n <= 0 || (size_t)n >= want || urnet__fd_fresh_rights(m))
+	if (n <= 0 || urnet__fd_fresh_rights(m))
 		return n;
-	/* Keep going on a copy of the vector. */
-	cnt = m->msg_iovlen;
-	iov = cnt <= IOV_STACK ? stack : (heap = malloc(cnt * sizeof(*iov)));
-	if (!iov)
+	/* The kernel took the vector: its total is in range. */
+	want = (size_t)urnet__iov_total(m->msg_iov, m->msg_iovlen);
+	got = (size_t)n;
+	if (got >= want)
 		return n;
-	memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
+	urnet__iov_rest_init(&rest, m->msg_iov, m->msg_iovlen);
+	urnet__iov_rest_skip(&rest, got);
 	part = *m;
 	if (m->msg_controllen)
 		part.msg_control = NULL;
-	got = (size_t)n;
 	c->progress = true;
 	while (got < want) {
-		struct iovec *cur = iov;
-		size_t left = cnt;
-
-		memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
-		iov_advance(&cur, &left, got);
-		part.msg_iov = cur;
-		part.msg_iovlen = left;
+		part.msg_iov = urnet__iov_rest_window(&rest, &part.msg_iovlen);
 		part.msg_controllen = part.msg_control ? room : 0;
 		n = io_once(c, URNET__READ, &part, flags);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
+		urnet__iov_rest_skip(&rest, (size_t)n);
 		m->msg_flags |= part.msg_flags;
 		if (part.msg_control && part.msg_controllen) {
 			m->msg_controllen = part.msg_controllen;
@@ -234,49 +201,43 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 				break;
 		}
 	}
-	free(heap);
 	return (ssize_t)got;
 }
 
 static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int flags)
 {
-	struct iovec stack[IOV_STACK], *heap = NULL, *iov, *cur;
+	struct urnet__iov_rest rest;
 	struct msghdr part;
-	size_t want, sent, cnt, left;
+	size_t want, sent;
 	ssize_t n;
 
 	n = io_once(c, URNET__WRITE, (struct msghdr *)m, flags);
-	want = iov_total(m->msg_iov, m->msg_iovlen);
-	if (n <= 0 || (size_t)n >= want)
+	if (n <= 0)
 		return n;
-	cnt = m->msg_iovlen;
-	iov = cnt <= IOV_STACK ? stack : (heap = malloc(cnt * sizeof(*iov)));
-	if (!iov)
+	/* The kernel took the vector: its total is in range. */
+	want = (size_t)urnet__iov_total(m->msg_iov, m->msg_iovlen);
+	sent = (size_t)n;
+	if (sent >= want)
 		return n;
-	memcpy(iov, m->msg_iov, cnt * sizeof(*iov));
-	cur = iov;
-	left = cnt;
+	urnet__iov_rest_init(&rest, m->msg_iov, m->msg_iovlen);
+	urnet__iov_rest_skip(&rest, sent);
 	part = *m;
 	part.msg_control = NULL;
 	part.msg_controllen = 0;
-	sent = (size_t)n;
 	c->progress = true;
-	iov_advance(&cur, &left, sent);
 	/*
 	 * The kernel's blocking send reports what it queued when an error
 	 * stops it half way, without a signal: later parts never raise SIGPIPE.
 	 */
 	flags |= MSG_NOSIGNAL;
 	while (sent < want) {
-		part.msg_iov = cur;
-		part.msg_iovlen = left;
+		part.msg_iov = urnet__iov_rest_window(&rest, &part.msg_iovlen);
 		n = io_once(c, URNET__WRITE, &part, flags);
 		if (n <= 0)
 			break;
 		sent += (size_t)n;
-		iov_advance(&cur, &left, (size_t)n);
+		urnet__iov_rest_skip(&rest, (size_t)n);
 	}
-	free(heap);
 	return (ssize_t)sent;
 }
 
