@@ -14,6 +14,7 @@
 
 #include "call.h"
 #include "fdmode.h"
+#include "libc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -96,7 +97,7 @@ int urnet__call_nonblock(struct urnet__call *c)
 			/* A foreign child's fd may be another file: learn, keep nothing. */
 			if (gen && urnet__in_foreign_child())
 				gen = 0;
-			fl = fcntl(c->fd, F_GETFL);
+			fl = urnet__libc()->fcntl(c->fd, F_GETFL);
 			if (fl < 0)
 				return -errno;
 			nb = !!(fl & O_NONBLOCK);
@@ -108,7 +109,7 @@ int urnet__call_nonblock(struct urnet__call *c)
 	return c->nonblock;
 }
 
-/* SO_RCVTIMEO or SO_SNDTIMEO in microseconds; 0: none. */
+/* SO_RCVTIMEO or SO_SNDTIMEO in microseconds; 0: none; -1: zero (fdtable.h). */
 static int64_t sock_timeo_us(struct urnet__call *c, int dir)
 {
 	struct timeval tv = { 0, 0 };
@@ -117,6 +118,8 @@ static int64_t sock_timeo_us(struct urnet__call *c, int dir)
 	uint32_t gen, us;
 	int64_t t;
 
+	if (urnet__fd_timeo_zero(c->ent, dir))
+		return -1;
 	if (urnet__fd_mode_get(&c->ent->timeo_us[dir], &us))
 		return us;
 	gen = urnet__fd_mode_gen();
@@ -134,6 +137,8 @@ static int64_t sock_deadline(struct urnet__call *c, int dir)
 {
 	int64_t us = sock_timeo_us(c, dir);
 
+	if (us < 0)
+		return 1;	/* long past: fail with EAGAIN instead of waiting */
 	return us > 0 ? urnet_now_ns() + us * 1000 : 0;
 }
 
@@ -178,18 +183,26 @@ static int prepare(struct urnet__call *c, int dir, bool check_now)
 		return -EAGAIN;
 	if (check_now && !urnet__fd_revalidate(c->ent, c->fd))
 		return URNET__PASS;
+	/*
+	 * The timeout as it is now, before the engine may have to start: the
+	 * kernel reads it once, as the call begins, and a later setsockopt
+	 * does not move a call that already waits.
+	 */
+	c->deadline[dir] = sock_deadline(c, dir);
 	if (!c->ready) {
 		c->ready = urnet__fd_ready(c->ent, c->fd);
 		if (!c->ready) {
-			int err = errno;
-
+			/*
+			 * No engine, or no descriptor for its bookkeeping (a
+			 * process at its limit that may not be raised): the
+			 * kernel can still wait, as it would without urnet.
+			 */
 			errno = saved;
-			return -err;
+			return URNET__PASS;
 		}
 	}
 	if (!check_now)
 		check_identity_later(c);
-	c->deadline[dir] = sock_deadline(c, dir);
 	c->prepared[dir] = true;
 	errno = saved;
 	return 0;

@@ -80,8 +80,10 @@ URNET__HIDDEN int urnet__call_nonblock(struct urnet__call *c);
 /*
  * After an EAGAIN in dir: 0 when the call may wait (ready object and
  * deadline in place), -EAGAIN when the fd is non-blocking, URNET__PASS
- * when the number changed files under us or the caller is a foreign
- * child (urnet__in_foreign_child), other -errno on failure.
+ * when the number changed files under us, the caller is a foreign child
+ * (urnet__in_foreign_child) or the engine cannot wait on it (the C
+ * library's blocking call then waits in the kernel), other -errno on
+ * failure.
  * Checks the file's identity first (accept, connect).
  */
 URNET__HIDDEN int urnet__call_prepare(struct urnet__call *c, int dir);

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <linux/close_range.h>
+#include <sys/resource.h>
 
 #include "fdtable.h"
 #include "libc.h"
@@ -36,18 +38,46 @@ static int do_dup(void *arg)
 
 int urnet_close(int fd)
 {
+	/* urnet's own descriptor: on bare Linux the number would be unused. */
+	if (urnet__own_fd_is(fd)) {
+		errno = EBADF;
+		return -1;
+	}
 	return urnet__fd_close(fd, do_close, &fd);
+}
+
+/*
+ * What the kernel checks before it touches newfd (fs/file.c ksys_dup3):
+ * a call it refuses leaves newfd open, and the calls blocked on it must not
+ * be disturbed.  dup2 onto itself changes nothing either.
+ */
+static bool dup_leaves_newfd(const struct dup_args *a)
+{
+	struct rlimit rl;
+
+	if (a->three && (a->flags & ~O_CLOEXEC))
+		return true;				/* EINVAL */
+	if (a->oldfd == a->newfd || a->newfd < 0)
+		return true;				/* EINVAL, or nothing to do */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)a->newfd >= rl.rlim_cur)
+		return true;				/* EBADF */
+	return urnet__libc()->fcntl(a->oldfd, F_GETFD) < 0;	/* EBADF */
 }
 
 static int dup_common(struct dup_args *a)
 {
-	/*
-	 * When the kernel would refuse (bad oldfd, same numbers) newfd stays
-	 * open and its blocked callers must not be disturbed.
-	 */
-	if (a->oldfd == a->newfd || fcntl(a->oldfd, F_GETFD) < 0 || a->newfd < 0)
+	int saved = errno, ret;
+
+	if (dup_leaves_newfd(a))
 		return do_dup(a);
-	return urnet__fd_close(a->newfd, do_dup, a);
+	errno = saved;
+	ret = urnet__fd_close(a->newfd, do_dup, a);
+	if (ret >= 0) {
+		saved = errno;
+		urnet__fd_fresh_dup(a->oldfd, a->newfd);
+		errno = saved;
+	}
+	return ret;
 }
 
 int urnet_dup2(int oldfd, int newfd)
@@ -69,11 +99,19 @@ struct range_args {
 	int flags;
 };
 
+static int close_stretch(unsigned first, unsigned last, void *arg)
+{
+	return urnet__libc()->close_range(first, last, ((struct range_args *)arg)->flags);
+}
+
 static int do_close_range(void *arg)
 {
 	struct range_args *a = arg;
 
-	return urnet__libc()->close_range(a->first, a->last, a->flags);
+	/* Around urnet's own descriptors, which the program cannot see. */
+	if ((unsigned)a->flags & CLOSE_RANGE_UNSHARE)
+		return close_stretch(a->first, a->last, a);
+	return urnet__own_fd_spare(a->first, a->last, close_stretch, a);
 }
 
 int urnet__close_range(unsigned first, unsigned last, int flags)
@@ -103,7 +141,7 @@ int urnet__dup(int fd)
 	int nfd = urnet__libc()->dup(fd);
 
 	if (nfd >= 0)
-		urnet__fd_fresh(nfd);
+		urnet__fd_fresh_dup(fd, nfd);
 	return nfd;
 }
 

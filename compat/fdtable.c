@@ -225,6 +225,7 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 	atomic_store_explicit(&e->nonblock, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->timeo_us[0], 0, memory_order_relaxed);
 	atomic_store_explicit(&e->timeo_us[1], 0, memory_order_relaxed);
+	atomic_store_explicit(&e->timeo_zero, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->dev, st.st_dev, memory_order_relaxed);
 	atomic_store_explicit(&e->ino, st.st_ino, memory_order_relaxed);
 	atomic_store_explicit(&e->kind, k, memory_order_release);
@@ -271,6 +272,34 @@ void urnet__fd_fresh(int fd)
 
 	if (e && !urnet__in_foreign_child())
 		atomic_store(&e->kind, URNET__FDK_UNKNOWN);
+}
+
+void urnet__fd_set_timeo_zero(int fd, int dir, bool on)
+{
+	struct urnet__fdent *e = urnet__fd_enter(fd);
+
+	if (!e)
+		return;
+	/* Learnt first: learning a file resets what was noted of the last one. */
+	if (urnet__fd_kind(e, fd) == URNET__FDK_STREAM) {
+		if (on)
+			atomic_fetch_or(&e->timeo_zero, 1u << dir);
+		else
+			atomic_fetch_and(&e->timeo_zero, ~(1u << dir));
+	}
+	urnet__fd_leave(e);
+}
+
+void urnet__fd_fresh_dup(int oldfd, int newfd)
+{
+	struct urnet__fdent *old = slot(oldfd, false);
+	uint32_t zero = old ? atomic_load(&old->timeo_zero) : 0;
+
+	urnet__fd_fresh(newfd);
+	/* A socket option belongs to the file: the new number shares it. */
+	for (int dir = 0; dir < 2; dir++)
+		if (zero >> dir & 1)
+			urnet__fd_set_timeo_zero(newfd, dir, true);
 }
 
 bool urnet__fd_fresh_rights(const struct msghdr *msg)
@@ -392,6 +421,8 @@ int urnet__fd_close_range(unsigned first, unsigned last, int (*release)(void *),
 			continue;
 		}
 		e = &c[(unsigned)fd & (CHUNK_SIZE - 1)];
+		if (urnet__own_fd_is(n))
+			continue;	/* close_stretch() goes round it too */
 		if (atomic_load(&e->ready) || atomic_load(&e->zombie) ||
 		    (atomic_load(&e->state) & FD_REFS))
 			urnet__fd_close(n, release, &n);
@@ -412,8 +443,7 @@ static void forget(struct urnet__ready *r)
 {
 	if (!r)
 		return;
-	if (r->kick_fd >= 0)
-		syscall(SYS_close, r->kick_fd);
+	urnet__own_fd_close(r->kick_fd);
 	free(r);
 }
 

@@ -35,6 +35,12 @@ struct urnet__fdent {
 	/* fdmode.h cache words: O_NONBLOCK, and SO_RCVTIMEO/SO_SNDTIMEO in us. */
 	_Atomic uint64_t nonblock;
 	_Atomic uint64_t timeo_us[2];
+	/*
+	 * Bit per direction: the program set a negative SO_RCVTIMEO or
+	 * SO_SNDTIMEO through this number, which Linux takes as a zero
+	 * timeout but reads back as {0, 0}, like none.  Preload module only.
+	 */
+	_Atomic uint32_t timeo_zero;
 };
 
 /*
@@ -63,6 +69,17 @@ URNET__HIDDEN bool urnet__fd_closing(struct urnet__fdent *e);
 
 /* fd was just created by the kernel (accept): drop what was cached for it. */
 URNET__HIDDEN void urnet__fd_fresh(int fd);
+
+/* newfd was just made a duplicate of oldfd (dup, dup2, dup3, F_DUPFD). */
+URNET__HIDDEN void urnet__fd_fresh_dup(int oldfd, int newfd);
+
+/* Note (on) or forget a zero timeout set on fd in dir (see timeo_zero). */
+URNET__HIDDEN void urnet__fd_set_timeo_zero(int fd, int dir, bool on);
+
+static inline bool urnet__fd_timeo_zero(struct urnet__fdent *e, int dir)
+{
+	return atomic_load_explicit(&e->timeo_zero, memory_order_acquire) >> dir & 1;
+}
 
 /* Every fd that arrived in msg's SCM_RIGHTS messages is fresh.  True if any came. */
 URNET__HIDDEN bool urnet__fd_fresh_rights(const struct msghdr *msg);

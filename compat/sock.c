@@ -8,7 +8,8 @@
  * the real accept; should another thread take the connection in between,
  * the kernel blocks this one as libc would, and close() still wakes it.
  * connect has the socket to itself: it runs non-blocking and waits for
- * writability on the engine, as the kernel's blocking connect does.
+ * writability on the engine, as the kernel's blocking connect does, also
+ * when the handshake was started by an earlier call.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "call.h"
+#include "fdmode.h"
 #include "libc.h"
 #include "urnet_compat.h"
 
@@ -47,8 +49,23 @@ static ssize_t accept_blocking(struct urnet__call *c, void *arg)
 }
 
 /*
+ * The kernel's accept takes a number for the new socket before it waits
+ * for a connection: a process at its descriptor limit gets EMFILE at once.
+ * Taking a number for a moment and giving it back asks the same question.
+ */
+static int no_free_number(int fd)
+{
+	int probe = urnet__libc()->fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0)
+		return errno == EMFILE ? -EMFILE : 0;
+	urnet__libc()->close(probe);
+	return 0;
+}
+
+/*
  * What the kernel's accept4 refuses at once (unknown flags, a socket that is
- * not listening) must not wait for a readiness that never comes.
+ * not listening, no free number) must not wait for a readiness that never comes.
  */
 static int accept_invalid(int fd, int flags)
 {
@@ -59,7 +76,7 @@ static int accept_invalid(int fd, int flags)
 		return -EINVAL;
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &sl))
 		return -errno;
-	return on ? 0 : -EINVAL;
+	return on ? no_free_number(fd) : -EINVAL;
 }
 
 static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t *len,
@@ -135,27 +152,53 @@ static ssize_t connect_blocking(struct urnet__call *c, void *arg)
 	return urnet__libc()->connect(c->fd, a->addr, a->len) < 0 ? -errno : 0;
 }
 
-/* After EINPROGRESS: wait for the handshake like the kernel's blocking connect. */
-static int connect_wait(struct urnet__call *c)
+/*
+ * connect with O_NONBLOCK set around it (fl: the file's flags without it):
+ * the kernel's answer without the kernel's wait.  0 or -errno.
+ */
+static int connect_nowait(struct urnet__call *c, const struct connect_args *a, int fl)
 {
-	int soerr = 0, err;
-	socklen_t sl = sizeof(soerr);
+	const struct urnet__libc *libc = urnet__libc();
+	int ret, err;
+
+	if (libc->fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return URNET__PASS;
+	ret = libc->connect(c->fd, a->addr, a->len);
+	err = errno;
+	libc->fcntl(c->fd, F_SETFL, fl);
+	/* A call that read the flags meanwhile must not keep what it saw. */
+	urnet__fd_mode_changed();
+	return ret == 0 ? 0 : -err;
+}
+
+/*
+ * The handshake is under way: pending is -EINPROGRESS when this call
+ * started it, -EALREADY when it already was (a connect again after EINTR,
+ * or after a non-blocking one).  The kernel's blocking connect waits in
+ * both cases; so does this, for writability, and then asks the kernel
+ * again, which reports the result and marks the socket connected (a later
+ * connect says EISCONN) or, on failure, unconnected, as its own wait would.
+ * An SO_SNDTIMEO expiry leaves the handshake running and reports pending.
+ */
+static int connect_wait(struct urnet__call *c, const struct connect_args *a, int fl,
+			int pending)
+{
 	uint32_t snap;
+	int ret, err;
 
 	err = urnet__call_prepare(c, URNET__WRITE);
 	if (err)
-		return err == -EAGAIN ? -EINPROGRESS : err;
+		return err == -EAGAIN ? pending : err;
 	for (;;) {
 		snap = urnet__ready_snapshot(c->ready, URNET__WRITE);
 		if (poll_now(c->fd, POLLOUT)) {
-			if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-				return -errno;
-			return -soerr;
+			ret = connect_nowait(c, a, fl);
+			if (ret != -EALREADY && ret != -EINPROGRESS)
+				return ret;
 		}
 		err = urnet__call_wait(c, URNET__WRITE, snap);
-		/* SO_SNDTIMEO expiry leaves the handshake running, as in the kernel. */
 		if (err == -EAGAIN)
-			return -EINPROGRESS;
+			return pending;
 		if (err)
 			return err;
 	}
@@ -164,36 +207,27 @@ static int connect_wait(struct urnet__call *c)
 static int stream_connect(struct urnet__call *c, const struct sockaddr *addr,
 			  socklen_t len)
 {
-	int fl, ret, err;
+	struct connect_args a = { addr, len };
+	int fl, ret;
 
 	/* Flipping O_NONBLOCK and waiting on our engine are not a child's to do. */
 	if (urnet__in_foreign_child())
 		return URNET__PASS;
-	fl = fcntl(c->fd, F_GETFL);
+	fl = urnet__libc()->fcntl(c->fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
 	if (fl & O_NONBLOCK)
 		return URNET__PASS;
 	c->nonblock = false;
 	c->flags_known = true;
-	if (fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return URNET__PASS;
-	ret = urnet__libc()->connect(c->fd, addr, len);
-	err = errno;
-	fcntl(c->fd, F_SETFL, fl);
-	if (ret == 0)
-		return 0;
-	if (err == EAGAIN) {
-		/* A unix listener's backlog is full: the kernel's blocking wait is on it. */
-		struct connect_args a = { addr, len };
-
+	ret = connect_nowait(c, &a, fl);
+	/* A unix listener's backlog is full: the kernel's blocking wait is on it. */
+	if (ret == -EAGAIN)
 		return (int)urnet__call_kernel(c, connect_blocking, &a);
-	}
-	if (err != EINPROGRESS)
-		return -err;
-	return connect_wait(c);
+	if (ret != -EINPROGRESS && ret != -EALREADY)
+		return ret;
+	return connect_wait(c, &a, fl, ret);
 }
-
 
 static ssize_t run_connect(struct urnet__call *c, void *arg)
 {

@@ -136,15 +136,14 @@ static void fork_child(void)
 		atomic_store(&e->exited, 1);
 		if (e->syscall_backend)
 			continue;
-		if (e->wake_fd >= 0)
-			close(e->wake_fd);
+		urnet__own_fd_close(e->wake_fd);
 		e->wake_fd = -1;
 		/*
 		 * The ring is the parent's: its polls hold the parent's sockets.
 		 * A child that outlived the parent with the ring fd open would
 		 * keep them from closing.
 		 */
-		io_uring_queue_exit(&e->ring);
+		urnet__ring_exit(&e->ring);
 	}
 	registry = NULL;
 	for (i = 0; i < URNET__MAX_ENGINES; i++)

@@ -54,7 +54,8 @@ static void engine_wake(urnet_engine *e)
 		ssize_t ret;
 
 		do {
-			ret = write(e->wake_fd, &one, sizeof(one));
+			/* Raw: inside the preload module write() is the interposer's. */
+			ret = (ssize_t)syscall(SYS_write, e->wake_fd, &one, sizeof(one));
 		} while (ret < 0 && errno == EINTR);
 	}
 }
@@ -743,7 +744,19 @@ static bool setup_error_means_no_uring(int err)
 	       err == -EOPNOTSUPP;
 }
 
-static int ring_setup(urnet_engine *e)
+void urnet__ring_exit(struct io_uring *ring)
+{
+	urnet__own_fd_forget(ring->ring_fd);
+	io_uring_queue_exit(ring);
+}
+
+struct ring_open {
+	urnet_engine *e;
+	struct io_uring_params p;
+};
+
+/* urnet__own_fd()'s open_fn: the ring with the best flags the kernel takes. */
+static int ring_open(void *arg)
 {
 	/* TASKRUN_FLAG: pending task work shows in the SQ flags (idle_poll.c). */
 	static const unsigned flag_sets[] = {
@@ -752,36 +765,51 @@ static int ring_setup(urnet_engine *e)
 		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		0,
 	};
+	struct ring_open *o = arg;
+	urnet_engine *e = o->e;
 	unsigned entries = e->cfg.ring_entries ? e->cfg.ring_entries : URNET__DEFAULT_ENTRIES;
-	struct io_uring_probe *probe;
-	struct io_uring_params p;
 	int ret = -EINVAL;
 	size_t i;
 
 	for (i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-		p.cq_entries = entries * URNET__CQ_FACTOR;
+		memset(&o->p, 0, sizeof(o->p));
+		o->p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+		o->p.cq_entries = entries * URNET__CQ_FACTOR;
 		if (e->cfg.sqpoll) {
 			/* The kernel thread issues: no DEFER_TASKRUN with it. */
 			if (flag_sets[i] & IORING_SETUP_DEFER_TASKRUN)
 				continue;
-			p.flags |= IORING_SETUP_SQPOLL;
-			p.sq_thread_idle = e->cfg.sqpoll_idle_ms ? e->cfg.sqpoll_idle_ms : 1000;
+			o->p.flags |= IORING_SETUP_SQPOLL;
+			o->p.sq_thread_idle = e->cfg.sqpoll_idle_ms ? e->cfg.sqpoll_idle_ms : 1000;
 		}
-		p.flags |= flag_sets[i];
-		ret = io_uring_queue_init_params(entries, &e->ring, &p);
+		o->p.flags |= flag_sets[i];
+		ret = io_uring_queue_init_params(entries, &e->ring, &o->p);
 		if (ret != -EINVAL)
 			break;
 	}
-	if (ret < 0)
-		return ret;
-	e->ring_flags = p.flags;
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return e->ring.ring_fd;
+}
+
+static int ring_setup(urnet_engine *e)
+{
+	struct ring_open o = { .e = e };
+	struct io_uring_probe *probe;
+	int fd = urnet__own_fd(ring_open, &o);
+
+	if (fd < 0)
+		return -errno;
+	/* liburing enters and registers through these; its mappings stay. */
+	e->ring.ring_fd = e->ring.enter_ring_fd = fd;
+	e->ring_flags = o.p.flags;
 	probe = io_uring_get_probe_ring(&e->ring);
 	if (probe) {
 		e->ring_futex = probe->last_op >= URNET__OP_FUTEX_WAKE &&
 				(probe->ops[URNET__OP_FUTEX_WAKE].flags & IO_URING_OP_SUPPORTED) &&
-				(p.features & IORING_FEAT_CQE_SKIP) &&
+				(o.p.features & IORING_FEAT_CQE_SKIP) &&
 				!urnet__env_ulong("URNET_NO_RING_FUTEX", 0, 1, 0);
 		io_uring_free_probe(probe);
 	}
@@ -823,6 +851,12 @@ static void engine_request_short_slice(void)
 	syscall(SYS_sched_setattr, 0, &attr, 0);
 }
 
+static int wake_fd_open(void *arg)
+{
+	(void)arg;
+	return eventfd(0, EFD_CLOEXEC);
+}
+
 static void *engine_main(void *arg)
 {
 	urnet_engine *e = arg;
@@ -836,10 +870,10 @@ static void *engine_main(void *arg)
 		ret = ring_setup(e);
 		if (ret == 0) {
 			urnet__idle_poll_init(e);
-			e->wake_fd = eventfd(0, EFD_CLOEXEC);
+			e->wake_fd = urnet__own_fd(wake_fd_open, NULL);
 			if (e->wake_fd < 0) {
 				ret = -errno;
-				io_uring_queue_exit(&e->ring);
+				urnet__ring_exit(&e->ring);
 			}
 		}
 		if (ret < 0 && e->cfg.backend == URNET_BACKEND_AUTO &&
@@ -859,7 +893,7 @@ static void *engine_main(void *arg)
 	} else {
 		arm_wake_read(e);
 		engine_loop(e);
-		io_uring_queue_exit(&e->ring);
+		urnet__ring_exit(&e->ring);
 	}
 	spare_ops_free(e);
 	return NULL;
@@ -925,8 +959,7 @@ int urnet__engine_stop(urnet_engine *e)
 	engine_wake(e);
 	atomic_fetch_sub_explicit(&e->pushers, 1, memory_order_seq_cst);
 	pthread_join(e->thread, NULL);
-	if (e->wake_fd >= 0)
-		close(e->wake_fd);
+	urnet__own_fd_close(e->wake_fd);
 	e->wake_fd = -1;
 	urnet__ready_wake_bound(e);
 	urnet__registry_remove(e);

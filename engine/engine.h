@@ -151,6 +151,19 @@ URNET__HIDDEN void urnet__idle_poll_slept(urnet_engine *e);
 /* At most two distinct values among recent[0..count): polling may pay. */
 URNET__HIDDEN bool urnet__idle_poll_few_sources(const uint64_t *recent, unsigned count);
 
+/*
+ * A descriptor of urnet's own: open_fn(arg) opens it (fd, or -1 with
+ * errno) and it is given a number outside the program's range (ownfd.c).
+ * Returns the fd, or -1 with errno.
+ */
+URNET__HIDDEN int urnet__own_fd(int (*open_fn)(void *), void *arg);
+
+/* It is closed already, or about to be by liburing (io_uring_queue_exit). */
+URNET__HIDDEN void urnet__own_fd_forget(int fd);
+
+/* io_uring_queue_exit() of a ring whose descriptor is urnet's own. */
+URNET__HIDDEN void urnet__ring_exit(struct io_uring *ring);
+
 /* A completion for this user_data (an operation or a readiness object) came. */
 static inline void urnet__idle_poll_note(urnet_engine *e, uint64_t user_data)
 {

@@ -154,6 +154,23 @@ URNET__HIDDEN void urnet__ready_destroy(struct urnet__ready *r);
 URNET__HIDDEN int urnet__engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
 				     int64_t deadline_ns, unsigned flags);
 
+/*
+ * fd is one of urnet's own descriptors (engine/ownfd.c), which the
+ * program's close() and close_range() must leave alone.
+ */
+URNET__HIDDEN bool urnet__own_fd_is(int fd);
+
+/* Close one of them (a raw close: never the preload module's). */
+URNET__HIDDEN void urnet__own_fd_close(int fd);
+
+/*
+ * fn(from, to, arg) for each stretch of [first, last] without urnet's own
+ * descriptors; stops at and returns the first negative result, else the
+ * last one's.
+ */
+URNET__HIDDEN int urnet__own_fd_spare(unsigned first, unsigned last,
+				      int (*fn)(unsigned, unsigned, void *), void *arg);
+
 /* Stats that api/ and compat/ account for the engine. */
 URNET__HIDDEN void urnet__engine_count_syscall_op(urnet_engine *e);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -33,6 +34,12 @@ static bool tcp_socket(int fd)
 	return tcp;
 }
 
+static int kick_fd_open(void *arg)
+{
+	(void)arg;
+	return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+}
+
 int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 {
 	if (!e || fd < 0)
@@ -46,7 +53,7 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 	r->arm_node[URNET__WRITE].kind = URNET__Q_ARM_WRITE;
 	r->retire_node.kind = URNET__Q_RETIRE;
 	if (e->syscall_backend) {
-		r->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+		r->kick_fd = urnet__own_fd(kick_fd_open, NULL);
 		if (r->kick_fd < 0)
 			return -errno;
 	}
@@ -238,7 +245,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 			continue;	/* the deadline check above decides */
 		if (p[1].revents & POLLIN) {
 			/* A kick: the checks above say what changed. */
-			if (read(r->kick_fd, &token, sizeof(token)) < 0) {
+			if (syscall(SYS_read, r->kick_fd, &token, sizeof(token)) < 0) {
 				/* Another waiter took the token: nothing lost. */
 			}
 			continue;
@@ -273,7 +280,8 @@ void urnet__ready_kick(struct urnet__ready *r)
 			     atomic_load_explicit(&r->waiters[URNET__WRITE], memory_order_seq_cst);
 
 		/* One token per sleeping waiter; a stray token costs one retry. */
-		if (n && write(r->kick_fd, &n, sizeof(n)) < 0) {
+		/* Raw, as every call on urnet's own descriptors (ownfd.c). */
+		if (n && syscall(SYS_write, r->kick_fd, &n, sizeof(n)) < 0) {
 			/* Counter full: waiters are awake already. */
 		}
 	}
@@ -297,8 +305,7 @@ void urnet__ready_destroy(struct urnet__ready *r)
 			urnet__futex_wait(&r->retired, 0, 0);
 	}
 	unbind(e, r);
-	if (r->kick_fd >= 0)
-		close(r->kick_fd);
+	urnet__own_fd_close(r->kick_fd);
 	r->kick_fd = -1;
 	r->engine = NULL;
 	urnet__engine_put(e);
