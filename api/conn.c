@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conn_internal.h"
+#include "libc.h"
 
 static _Atomic unsigned int pick_key;
 
@@ -58,7 +59,7 @@ static int conn_destroy(urnet_conn *c)
 
 	urnet__ready_destroy(&c->ready);
 	/* Linux frees the descriptor even when close() reports EINTR. */
-	ret = close(c->fd);
+	ret = urnet__libc()->close(c->fd);
 	if (ret && errno == EINTR)
 		ret = 0;
 	pthread_mutex_destroy(&c->io_lock[URNET__READ]);
@@ -143,7 +144,7 @@ static int conn_setsockopt(urnet_conn *c, int level, int name, int value)
 
 	if (!urnet__conn_enter(c))
 		return -1;
-	ret = setsockopt(c->fd, level, name, &value, sizeof(value));
+	ret = urnet__libc()->setsockopt(c->fd, level, name, &value, sizeof(value));
 	urnet__conn_leave(c);
 	return ret;
 }

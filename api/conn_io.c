@@ -14,6 +14,7 @@
 
 #include "conn_internal.h"
 #include "ready_io.h"
+#include "libc.h"
 
 /* One transfer: recv/send on a buffer, or recvmsg/sendmsg on an iovec array. */
 struct io_req {
@@ -45,11 +46,11 @@ static ssize_t io_try(struct urnet__io *io)
 		return -ETIMEDOUT;
 	do {
 		if (io->dir == URNET__READ)
-			n = q->msg ? recvmsg(c->fd, q->msg, MSG_DONTWAIT)
-				   : recv(c->fd, q->buf, q->len, MSG_DONTWAIT);
+			n = q->msg ? urnet__libc()->recvmsg(c->fd, q->msg, MSG_DONTWAIT)
+				   : urnet__libc()->recv(c->fd, q->buf, q->len, MSG_DONTWAIT);
 		else
-			n = q->msg ? sendmsg(c->fd, q->msg, MSG_DONTWAIT | MSG_NOSIGNAL)
-				   : send(c->fd, q->buf, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			n = q->msg ? urnet__libc()->sendmsg(c->fd, q->msg, MSG_DONTWAIT | MSG_NOSIGNAL)
+				   : urnet__libc()->send(c->fd, q->buf, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : n;
 }
@@ -227,7 +228,7 @@ static int conn_shutdown(urnet_conn *c, int how)
 
 	if (!urnet__conn_enter(c))
 		return -1;
-	ret = shutdown(c->fd, how);
+	ret = urnet__libc()->shutdown(c->fd, how);
 	/* The kernel reports the new state as readiness; kick in case it does not. */
 	urnet__ready_kick(&c->ready);
 	urnet__conn_leave(c);

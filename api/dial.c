@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conn_internal.h"
+#include "libc.h"
 
 /* 1: still connecting, 0: connected, -errno: failed. */
 static int connect_state(int fd)
@@ -34,7 +35,7 @@ static int inet_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 	uint32_t snap = urnet__ready_snapshot(r, URNET__WRITE);
 	int ret;
 
-	if (!connect(c->fd, &sa->u.sa, sa->len))
+	if (!urnet__libc()->connect(c->fd, &sa->u.sa, sa->len))
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR)
 		return -errno;
@@ -55,7 +56,7 @@ static int set_sndtimeo(int fd, int64_t us)
 {
 	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
 
-	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return urnet__libc()->setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /*
@@ -66,10 +67,10 @@ static int set_sndtimeo(int fd, int64_t us)
  */
 static int unix_connect_wait(int fd, const struct urnet__sockaddr *sa, int64_t deadline)
 {
-	int flags = fcntl(fd, F_GETFL);
+	int flags = urnet__libc()->fcntl(fd, F_GETFL);
 	int ret = 0;
 
-	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK))
+	if (flags < 0 || urnet__libc()->fcntl(fd, F_SETFL, flags & ~O_NONBLOCK))
 		return -errno;
 	for (;;) {
 		int64_t left_us = 0;
@@ -87,7 +88,7 @@ static int unix_connect_wait(int fd, const struct urnet__sockaddr *sa, int64_t d
 			ret = -errno;
 			break;
 		}
-		if (!connect(fd, &sa->u.sa, sa->len))
+		if (!urnet__libc()->connect(fd, &sa->u.sa, sa->len))
 			break;
 		/* EAGAIN: SO_SNDTIMEO ran out; the deadline check above decides. */
 		if (errno != EINTR && errno != EAGAIN) {
@@ -95,14 +96,14 @@ static int unix_connect_wait(int fd, const struct urnet__sockaddr *sa, int64_t d
 			break;
 		}
 	}
-	if ((set_sndtimeo(fd, 0) || fcntl(fd, F_SETFL, flags)) && !ret)
+	if ((set_sndtimeo(fd, 0) || urnet__libc()->fcntl(fd, F_SETFL, flags)) && !ret)
 		ret = -errno;
 	return ret;
 }
 
 static int unix_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t deadline)
 {
-	if (!connect(c->fd, &sa->u.sa, sa->len))
+	if (!urnet__libc()->connect(c->fd, &sa->u.sa, sa->len))
 		return 0;
 	if (errno != EAGAIN)
 		return -errno;
@@ -146,16 +147,16 @@ urnet_conn *urnet_dial_on(urnet_engine *e, const char *network, const char *addr
 	e = urnet__engine_for_new_socket(e);
 	if (!e)
 		return NULL;
-	fd = socket(sa.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = urnet__libc()->socket(sa.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	/* Request/response traffic wants no Nagle; urnet_conn_set_nodelay() undoes it. */
 	if (net != URNET__NET_UNIX)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		urnet__libc()->setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = urnet__conn_new(e, fd, &sa);
 	if (!c) {
 		ret = errno;
-		close(fd);
+		urnet__libc()->close(fd);
 		errno = ret;
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conn_internal.h"
+#include "libc.h"
 
 /* The kernel clamps it to net.core.somaxconn. */
 #define LISTEN_BACKLOG 65535
@@ -23,7 +24,7 @@ static void listener_destroy(urnet_listener *l)
 	int saved = errno;
 
 	urnet__ready_destroy(&l->ready);
-	close(l->fd);
+	urnet__libc()->close(l->fd);
 	free(l->unlink_path);
 	free(l);
 	errno = saved;
@@ -52,14 +53,14 @@ static bool listener_enter(urnet_listener *l)
 
 static int setopt(int fd, int level, int name, int value)
 {
-	return setsockopt(fd, level, name, &value, sizeof(value));
+	return urnet__libc()->setsockopt(fd, level, name, &value, sizeof(value));
 }
 
 /* "tcp" on ":port" wants a dual-stack socket; a kernel without IPv6 gets IPv4. */
 static int listener_socket(enum urnet__net net, struct urnet__sockaddr *sa)
 {
 	int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
-	int fd = socket(sa->u.sa.sa_family, type, 0);
+	int fd = urnet__libc()->socket(sa->u.sa.sa_family, type, 0);
 	in_port_t port = sa->u.in6.sin6_port;
 
 	if (fd < 0 && errno == EAFNOSUPPORT && sa->wildcard && net == URNET__NET_TCP) {
@@ -68,7 +69,7 @@ static int listener_socket(enum urnet__net net, struct urnet__sockaddr *sa)
 		sa->u.in4.sin_port = port;
 		sa->u.in4.sin_addr.s_addr = htonl(INADDR_ANY);
 		sa->len = sizeof(sa->u.in4);
-		fd = socket(AF_INET, type, 0);
+		fd = urnet__libc()->socket(AF_INET, type, 0);
 	}
 	return fd;
 }
@@ -164,7 +165,7 @@ fail_unlink:
 	errno = saved;
 fail_close:
 	saved = errno;
-	close(fd);
+	urnet__libc()->close(fd);
 	errno = saved;
 	return NULL;
 }
@@ -182,7 +183,7 @@ static urnet_conn *conn_for(urnet_listener *l, int fd, const struct urnet__socka
 
 	if (!c) {
 		saved = errno;
-		close(fd);
+		urnet__libc()->close(fd);
 		errno = saved;
 	}
 	return c;
@@ -208,7 +209,7 @@ static urnet_conn *accept_loop(urnet_listener *l)
 		}
 		memset(&peer, 0, sizeof(peer));
 		peer.len = sizeof(peer.u);
-		fd = accept4(l->fd, &peer.u.sa, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = urnet__libc()->accept4(l->fd, &peer.u.sa, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0)
 			return conn_for(l, fd, &peer);
 		/* A connection reset while queued is not the listener's failure. */
@@ -282,7 +283,7 @@ int urnet_listener_shutdown(urnet_listener *l)
 		return -1;
 	listener_stop(l);
 	/* A TCP listener resets its queue and refuses from now on. */
-	ret = shutdown(l->fd, SHUT_RDWR);
+	ret = urnet__libc()->shutdown(l->fd, SHUT_RDWR);
 	if (ret && errno == ENOTCONN)
 		ret = 0;
 	listener_release(l);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "libc.h"
 
 #define URNET__MAX_ENGINES 64
 
@@ -94,7 +95,7 @@ static void print_stats_at_exit(void)
 		     (unsigned long long)sum.batches, (unsigned long long)sum.engine_wakeups,
 		     (unsigned long long)sum.parked, (unsigned long long)sum.readiness,
 		     (unsigned long long)sum.syscall_ops);
-	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+	if (n > 0 && urnet__libc()->write(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* stderr closed: nobody to tell */
 	}
 }

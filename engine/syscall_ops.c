@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "libc.h"
 
 bool urnet__syscall_supports(uint8_t opcode)
 {
@@ -143,32 +144,32 @@ static ssize_t run_io(const struct io_uring_sqe *sqe)
 
 	switch (sqe->opcode) {
 	case IORING_OP_READ:
-		return at_pos ? read(sqe->fd, addr, sqe->len)
+		return at_pos ? urnet__libc()->read(sqe->fd, addr, sqe->len)
 			      : pread(sqe->fd, addr, sqe->len, (off_t)sqe->off);
 	case IORING_OP_WRITE:
-		return at_pos ? write(sqe->fd, addr, sqe->len)
+		return at_pos ? urnet__libc()->write(sqe->fd, addr, sqe->len)
 			      : pwrite(sqe->fd, addr, sqe->len, (off_t)sqe->off);
 	case IORING_OP_READV:
-		return at_pos ? readv(sqe->fd, addr, (int)sqe->len)
+		return at_pos ? urnet__libc()->readv(sqe->fd, addr, (int)sqe->len)
 			      : preadv(sqe->fd, addr, (int)sqe->len, (off_t)sqe->off);
 	case IORING_OP_WRITEV:
-		return at_pos ? writev(sqe->fd, addr, (int)sqe->len)
+		return at_pos ? urnet__libc()->writev(sqe->fd, addr, (int)sqe->len)
 			      : pwritev(sqe->fd, addr, (int)sqe->len, (off_t)sqe->off);
 	case IORING_OP_RECV:
-		return recv(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
+		return urnet__libc()->recv(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
 	case IORING_OP_SEND:
-		return send(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
+		return urnet__libc()->send(sqe->fd, addr, sqe->len, (int)sqe->msg_flags);
 	case IORING_OP_RECVMSG:
-		return recvmsg(sqe->fd, addr, (int)sqe->msg_flags);
+		return urnet__libc()->recvmsg(sqe->fd, addr, (int)sqe->msg_flags);
 	case IORING_OP_SENDMSG:
-		return sendmsg(sqe->fd, addr, (int)sqe->msg_flags);
+		return urnet__libc()->sendmsg(sqe->fd, addr, (int)sqe->msg_flags);
 	case IORING_OP_ACCEPT:
-		return accept4(sqe->fd, addr, (socklen_t *)(uintptr_t)sqe->addr2,
+		return urnet__libc()->accept4(sqe->fd, addr, (socklen_t *)(uintptr_t)sqe->addr2,
 			       (int)sqe->accept_flags);
 	case IORING_OP_CONNECT:
-		return connect(sqe->fd, addr, (socklen_t)sqe->off);
+		return urnet__libc()->connect(sqe->fd, addr, (socklen_t)sqe->off);
 	case IORING_OP_CLOSE:
-		return close(sqe->fd);
+		return urnet__libc()->close(sqe->fd);
 	case IORING_OP_FSYNC:
 		return (sqe->fsync_flags & IORING_FSYNC_DATASYNC) ? fdatasync(sqe->fd)
 								  : fsync(sqe->fd);
