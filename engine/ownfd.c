@@ -40,6 +40,37 @@
 
 #include "engine.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <dlfcn.h>
+
+/*
+ * ThreadSanitizer follows descriptors through the calls it intercepts: an
+ * eventfd it saw opened must be closed where it sees it, or it takes the
+ * next file on that number for the same one and reports races on it.
+ * Its close comes first in the lookup order (its runtime is loaded
+ * before anything else).
+ */
+static void raw_close(int fd)
+{
+	static int (*_Atomic next_close)(int);
+	int (*c)(int) = atomic_load(&next_close);
+
+	if (!c) {
+		c = (int (*)(int))dlsym(RTLD_DEFAULT, "close");
+		atomic_store(&next_close, c);
+	}
+	if (c)
+		c(fd);
+	else
+		syscall(SYS_close, fd);
+}
+#else
+static void raw_close(int fd)
+{
+	syscall(SYS_close, fd);
+}
+#endif
+
 /* How far the soft limit is raised at most while urnet opens its own. */
 #define ROOM	4096
 
@@ -108,7 +139,7 @@ void urnet__own_fd_close(int fd)
 		return;
 	/* Out of the set first: once closed the number may be the program's. */
 	urnet__own_fd_forget(fd);
-	syscall(SYS_close, fd);
+	raw_close(fd);
 }
 
 int urnet__own_fd_spare(unsigned first, unsigned last, int (*fn)(unsigned, unsigned, void *),
@@ -158,7 +189,7 @@ int urnet__own_fd(int (*open_fn)(void *), void *arg)
 		nfd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
 		if (nfd >= 0 || !raised) {
 			/* Rather none than one of the program's next numbers. */
-			syscall(SYS_close, fd);
+			raw_close(fd);
 			fd = nfd;
 			err = EMFILE;
 		}
