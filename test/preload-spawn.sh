@@ -33,26 +33,20 @@ for m in $modes; do
 	engine_worked "$tmp/urnet.err" "plain-spawn $m"
 done
 
-for backend in io_uring syscall; do
-	URNET_BACKEND=$backend
-	export URNET_BACKEND
-	echo "== backend $backend"
+mkfifo "$tmp/port"
+timeout 120 $URUN "$B/test/plain-echo-server" 100 10 >"$tmp/port" 2>"$tmp/server.err" &
+spid=$!
+read -r port <"$tmp/port" || fail "spawning echo server did not start: $(cat "$tmp/server.err")"
+rm -f "$tmp/port"
+timeout 120 $URUN "$B/test/plain-echo-client" "$port" 100 20 2>"$tmp/client.err" ||
+	fail "echo client against the spawning server: $(cat "$tmp/client.err" "$tmp/server.err")"
+wait "$spid" || fail "spawning echo server exited $?: $(cat "$tmp/server.err")"
+engine_worked "$tmp/server.err" "spawning echo server"
+echo "spawning echo server: 100 connections x 20 messages, a child every 10th request"
 
-	mkfifo "$tmp/port"
-	timeout 120 $URUN "$B/test/plain-echo-server" 100 10 >"$tmp/port" 2>"$tmp/server.err" &
-	spid=$!
-	read -r port <"$tmp/port" || fail "spawning echo server did not start: $(cat "$tmp/server.err")"
-	rm -f "$tmp/port"
-	timeout 120 $URUN "$B/test/plain-echo-client" "$port" 100 20 2>"$tmp/client.err" ||
-		fail "echo client against the spawning server: $(cat "$tmp/client.err" "$tmp/server.err")"
-	wait "$spid" || fail "spawning echo server exited $?: $(cat "$tmp/server.err")"
-	engine_worked "$tmp/server.err" "spawning echo server"
-	echo "spawning echo server: 100 connections x 20 messages, a child every 10th request"
-
-	timeout 120 $URUN "$PYTHON" "${srcdir:-.}/test/spawn-server.py" 100 10 10 \
-		>"$tmp/py.out" 2>"$tmp/py.err" ||
-		fail "spawn-server.py exited $?: $(cat "$tmp/py.out" "$tmp/py.err")"
-	engine_worked "$tmp/py.err" "spawn-server.py"
-	cat "$tmp/py.out"
-done
+timeout 120 $URUN "$PYTHON" "${srcdir:-.}/test/spawn-server.py" 100 10 10 \
+	>"$tmp/py.out" 2>"$tmp/py.err" ||
+	fail "spawn-server.py exited $?: $(cat "$tmp/py.out" "$tmp/py.err")"
+engine_worked "$tmp/py.err" "spawn-server.py"
+cat "$tmp/py.out"
 echo "preload-spawn: ok"

@@ -1,2 +1,0 @@
-# The bad-input suite on the plain-syscall backend.
-. "${srcdir:-.}/test/with-backend.sh" syscall test/badinput

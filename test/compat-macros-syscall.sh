@@ -1,2 +1,0 @@
-# The compat-macros suite on the plain-syscall backend.
-. "${srcdir:-.}/test/with-backend.sh" syscall test/compat-macros

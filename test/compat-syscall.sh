@@ -1,2 +1,0 @@
-# The compat suite on the plain-syscall backend.
-. "${srcdir:-.}/test/with-backend.sh" syscall test/compat

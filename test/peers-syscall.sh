@@ -1,2 +1,0 @@
-# The peers suite on the plain-syscall backend.
-. "${srcdir:-.}/test/with-backend.sh" syscall test/peers

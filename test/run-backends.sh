@@ -1,0 +1,28 @@
+# The test driver of `make check` (the automake harness's LOG_COMPILER):
+# runs one test, a program or a script, once on each engine backend and
+# passes only if every run passes.
+#   sh test/run-backends.sh PROGRAM [ARGS...]
+# "default" leaves URNET_BACKEND unset: io_uring, falling back to the
+# syscall backend only where the kernel refuses a ring (the fault suite
+# tests that fallback); "syscall" sets URNET_BACKEND=syscall.
+# URNET_TEST_BACKENDS="syscall" (or "default") runs one of them only.
+# A run that exits 77 was skipped (the kernel lacks something, and the
+# test said what); the test is reported skipped only if every run was.
+backends=${URNET_TEST_BACKENDS:-default syscall}
+ran=0
+for be in $backends; do
+	echo "=== ${1##*/}${2:+ ${2##*/}}: backend $be"
+	if [ "$be" = default ]; then
+		env -u URNET_BACKEND "$@"
+	else
+		URNET_BACKEND=$be "$@"
+	fi
+	rc=$?
+	case $rc in
+	0) ran=$((ran + 1)) ;;
+	77) echo "=== skipped on the $be backend" ;;
+	*) echo "=== FAILED on the $be backend (exit $rc)"; exit "$rc" ;;
+	esac
+done
+[ "$ran" -gt 0 ] || exit 77
+exit 0
