@@ -53,7 +53,7 @@ void urnet__call_cleanup(void *arg)
 #if defined(__SANITIZE_ADDRESS__)
 	/*
 	 * Cancellation left the waiting frames through a longjmp that
-	 * AddressSanitizer does not see: their redzones below urnet__call_run
+	 * AddressSanitizer does not see: their redzones below URNET__CALL_RUN
 	 * would stay poisoned for whatever runs there next.
 	 */
 	struct urnet__call *c = arg;
@@ -64,26 +64,12 @@ void urnet__call_cleanup(void *arg)
 	urnet__call_end(arg);
 }
 
-ssize_t urnet__call_run(int fd, urnet__call_fn fn, void *arg)
-{
-	struct urnet__call c;
-	ssize_t n;
-
-	if (!urnet__call_begin(&c, fd))
-		return URNET__PASS;
-	c.stack_hi = __builtin_frame_address(0);
-	pthread_cleanup_push(urnet__call_cleanup, &c);
-	n = fn(&c, arg);
-	pthread_cleanup_pop(1);
-	return n;
-}
-
-ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg)
+int urnet__call_to_kernel(struct urnet__call *c)
 {
 	if (urnet__fd_closing(c->ent))
 		return -EBADF;
 	urnet__call_end(c);
-	return fn(c, arg);
+	return 0;
 }
 
 int urnet__call_nonblock(struct urnet__call *c)

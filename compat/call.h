@@ -12,6 +12,7 @@
 #define URNET_COMPAT_CALL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,7 +43,7 @@ struct urnet__call {
 	 */
 	bool check_when_swept;
 	uint32_t swept;
-	void *stack_hi;		/* frame of urnet__call_run (sanitizer builds) */
+	void *stack_hi;		/* frame of URNET__CALL_RUN's caller (sanitizer builds) */
 };
 
 /*
@@ -56,23 +57,40 @@ URNET__HIDDEN void urnet__call_end(struct urnet__call *c);
 URNET__HIDDEN void urnet__call_cleanup(void *c);
 
 /*
- * Run fn(c, arg) on fd when it is a stream socket this layer serves, with
- * the fd held and released again even if the thread is cancelled while
- * waiting.  URNET__PASS when libc should do the call.
+ * n = expr, evaluated with c (the caller's struct urnet__call) entered on
+ * fd when fd is a stream socket this layer serves, and left again after
+ * it, also when the thread is cancelled while expr waits; n = URNET__PASS
+ * when libc should make the call.  Every interposed call is one of these:
+ *
+ *	struct urnet__call c;
+ *	ssize_t n;
+ *
+ *	URNET__CALL_RUN(c, fd, n, stream_recvmsg(&c, msg, flags));
+ *	if (n == URNET__PASS)
+ *		return urnet__libc()->recvmsg(fd, msg, flags);
+ *	return urnet__ret(n);
  */
-typedef ssize_t (*urnet__call_fn)(struct urnet__call *c, void *arg);
-URNET__HIDDEN ssize_t urnet__call_run(int fd, urnet__call_fn fn, void *arg);
+#define URNET__CALL_RUN(c, fd, n, expr) do {				\
+	if (!urnet__call_begin(&(c), (fd))) {				\
+		(n) = URNET__PASS;					\
+		break;							\
+	}								\
+	(c).stack_hi = __builtin_frame_address(0);			\
+	pthread_cleanup_push(urnet__call_cleanup, &(c));		\
+	(n) = (expr);							\
+	pthread_cleanup_pop(1);						\
+} while (0)
 
 /*
- * fn(c, arg) blocks in the kernel rather than on the engine (the rare
- * cases the engine cannot wait for: an accept that lost the race for a
- * connection, recv(MSG_PEEK|MSG_WAITALL), connect to a full unix backlog).
- * The call leaves the fd first, so that it waits exactly as without urnet:
- * a close() of the number from another thread neither waits for it nor
- * touches the socket, which dup'd fds and other processes may share.
- * -EBADF when a close had already begun.
+ * Before a call that blocks in the kernel rather than on the engine (the
+ * rare cases the engine cannot wait for: an accept that lost the race for
+ * a connection, recv(MSG_PEEK|MSG_WAITALL), connect to a full unix
+ * backlog).  The call leaves the fd first, so that it waits exactly as
+ * without urnet: a close() of the number from another thread neither
+ * waits for it nor touches the socket, which dup'd fds and other processes
+ * may share.  0, or -EBADF when a close had already begun.
  */
-URNET__HIDDEN ssize_t urnet__call_kernel(struct urnet__call *c, urnet__call_fn fn, void *arg);
+URNET__HIDDEN int urnet__call_to_kernel(struct urnet__call *c);
 
 /* O_NONBLOCK of the file, read once per call.  -errno on failure. */
 URNET__HIDDEN int urnet__call_nonblock(struct urnet__call *c);

@@ -34,20 +34,6 @@ static short poll_now(int fd, short events)
 	return p.revents;
 }
 
-struct accept_args {
-	struct sockaddr *addr;
-	socklen_t *len;
-	int flags;
-};
-
-static ssize_t accept_blocking(struct urnet__call *c, void *arg)
-{
-	struct accept_args *a = arg;
-	int n = urnet__libc()->accept4(c->fd, a->addr, a->len, a->flags);
-
-	return n < 0 ? -errno : n;
-}
-
 /*
  * The kernel's accept takes a number for the new socket before it waits
  * for a connection: a process at its descriptor limit gets EMFILE at once.
@@ -82,7 +68,6 @@ static int accept_invalid(int fd, int flags)
 static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t *len,
 			 int flags)
 {
-	struct accept_args a = { addr, len, flags };
 	bool checked = false;
 	uint32_t snap;
 	int err, nfd;
@@ -96,9 +81,13 @@ static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t
 	for (;;) {
 		snap = urnet__ready_snapshot(c->ready, URNET__READ);
 		if (poll_now(c->fd, POLLIN)) {
-			nfd = (int)urnet__call_kernel(c, accept_blocking, &a);
-			if (nfd >= 0)
-				urnet__fd_fresh(nfd);
+			err = urnet__call_to_kernel(c);
+			if (err)
+				return err;
+			nfd = urnet__libc()->accept4(c->fd, addr, len, flags);
+			if (nfd < 0)
+				return -errno;
+			urnet__fd_fresh(nfd);
 			return nfd;
 		}
 		if (!checked) {
@@ -114,18 +103,12 @@ static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t
 }
 
 
-static ssize_t run_accept(struct urnet__call *c, void *arg)
-{
-	struct accept_args *a = arg;
-
-	return stream_accept(c, a->addr, a->len, a->flags);
-}
-
 int urnet_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	struct accept_args a = { addr, len, flags };
-	int n = (int)urnet__call_run(fd, run_accept, &a);
+	struct urnet__call c;
+	int n;
 
+	URNET__CALL_RUN(c, fd, n, stream_accept(&c, addr, len, flags));
 	if (n == URNET__PASS) {
 		n = urnet__libc()->accept4(fd, addr, len, flags);
 		if (n >= 0)
@@ -144,13 +127,6 @@ struct connect_args {
 	const struct sockaddr *addr;
 	socklen_t len;
 };
-
-static ssize_t connect_blocking(struct urnet__call *c, void *arg)
-{
-	struct connect_args *a = arg;
-
-	return urnet__libc()->connect(c->fd, a->addr, a->len) < 0 ? -errno : 0;
-}
 
 /*
  * connect with O_NONBLOCK set around it (fl: the file's flags without it):
@@ -222,25 +198,23 @@ static int stream_connect(struct urnet__call *c, const struct sockaddr *addr,
 	c->flags_known = true;
 	ret = connect_nowait(c, &a, fl);
 	/* A unix listener's backlog is full: the kernel's blocking wait is on it. */
-	if (ret == -EAGAIN)
-		return (int)urnet__call_kernel(c, connect_blocking, &a);
+	if (ret == -EAGAIN) {
+		ret = urnet__call_to_kernel(c);
+		if (ret)
+			return ret;
+		return urnet__libc()->connect(c->fd, addr, len) < 0 ? -errno : 0;
+	}
 	if (ret != -EINPROGRESS && ret != -EALREADY)
 		return ret;
 	return connect_wait(c, &a, fl, ret);
 }
 
-static ssize_t run_connect(struct urnet__call *c, void *arg)
-{
-	struct connect_args *a = arg;
-
-	return stream_connect(c, a->addr, a->len);
-}
-
 int urnet_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct connect_args a = { addr, len };
-	int n = (int)urnet__call_run(fd, run_connect, &a);
+	struct urnet__call c;
+	int n;
 
+	URNET__CALL_RUN(c, fd, n, stream_connect(&c, addr, len));
 	if (n == URNET__PASS)
 		return urnet__libc()->connect(fd, addr, len);
 	return (int)urnet__ret(n);

@@ -121,26 +121,12 @@ static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int fla
 	return urnet__ready_io(&t.io);
 }
 
-struct peek_args {
-	struct msghdr *m;
-	int flags;
-};
-
-static ssize_t peek_blocking(struct urnet__call *c, void *arg)
-{
-	struct peek_args *a = arg;
-	ssize_t n = urnet__libc()->recvmsg(c->fd, a->m, a->flags);
-
-	return n < 0 ? -errno : n;
-}
-
 /*
  * MSG_PEEK|MSG_WAITALL waits for more data while the queue already holds
  * some, which no readiness report says: the kernel waits for it.
  */
 static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags)
 {
-	struct peek_args a = { m, flags };
 	ssize_t n = try_recvmsg(c, m, flags & ~MSG_WAITALL);
 	int nb;
 
@@ -152,7 +138,11 @@ static ssize_t peek_all(struct urnet__call *c, struct msghdr *m, int flags)
 	nb = urnet__call_nonblock(c);
 	if (nb)
 		return nb < 0 ? nb : n;
-	return urnet__call_kernel(c, peek_blocking, &a);
+	nb = urnet__call_to_kernel(c);
+	if (nb)
+		return nb;
+	n = urnet__libc()->recvmsg(c->fd, m, flags);
+	return n < 0 ? -errno : n;
 }
 
 static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags)
@@ -241,40 +231,22 @@ static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int
 	return (ssize_t)sent;
 }
 
-struct msg_args {
-	struct msghdr *m;
-	int flags;
-	bool plain;	/* m is ours: one buffer, no address or control data */
-};
-
-static ssize_t run_recvmsg(struct urnet__call *c, void *arg)
-{
-	struct msg_args *a = arg;
-
-	c->plain = a->plain;
-	return stream_recvmsg(c, a->m, a->flags);
-}
-
-static ssize_t run_sendmsg(struct urnet__call *c, void *arg)
-{
-	struct msg_args *a = arg;
-
-	c->plain = a->plain;
-	return stream_sendmsg(c, a->m, a->flags);
-}
-
 static ssize_t do_recvmsg(int fd, struct msghdr *m, int flags, bool plain)
 {
-	struct msg_args a = { m, flags, plain };
+	struct urnet__call c;
+	ssize_t n;
 
-	return urnet__call_run(fd, run_recvmsg, &a);
+	URNET__CALL_RUN(c, fd, n, (c.plain = plain, stream_recvmsg(&c, m, flags)));
+	return n;
 }
 
 static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags, bool plain)
 {
-	struct msg_args a = { (struct msghdr *)m, flags, plain };
+	struct urnet__call c;
+	ssize_t n;
 
-	return urnet__call_run(fd, run_sendmsg, &a);
+	URNET__CALL_RUN(c, fd, n, (c.plain = plain, stream_sendmsg(&c, m, flags)));
+	return n;
 }
 
 /*
