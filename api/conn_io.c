@@ -228,9 +228,7 @@ static int conn_shutdown(urnet_conn *c, int how)
 
 	if (!urnet__conn_enter(c))
 		return -1;
-	ret = urnet__libc()->shutdown(c->fd, how);
-	/* The kernel reports the new state as readiness; kick in case it does not. */
-	urnet__ready_kick(&c->ready);
+	ret = urnet__ready_shutdown(&c->ready, c->fd, how);
 	urnet__conn_leave(c);
 	return ret;
 }

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "call.h"
+#include "ready_io.h"
 #include "fdmode.h"
 #include "libc.h"
 #include "urnet_compat.h"
@@ -224,20 +225,15 @@ int urnet_shutdown(int fd, int how)
 {
 	struct urnet__fdent *e = urnet__fd_enter(fd);
 	struct urnet__ready *r;
-	int ret, err;
+	int ret;
 
-	ret = urnet__libc()->shutdown(fd, how);
 	if (!e)
-		return ret;
-	err = errno;
-	/*
-	 * Waiters re-check at once instead of trusting a poll to report it;
-	 * not from a foreign child, whose kick would land on its own fd table.
-	 */
+		return urnet__libc()->shutdown(fd, how);
+	/* Not the waiters of a foreign child's parent: the number is the child's. */
 	r = atomic_load(&e->ready);
-	if (ret == 0 && r && !urnet__in_foreign_child())
-		urnet__ready_kick(r);
+	if (r && urnet__in_foreign_child())
+		r = NULL;
+	ret = urnet__ready_shutdown(r, fd, how);
 	urnet__fd_leave(e);
-	errno = err;
 	return ret;
 }

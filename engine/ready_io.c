@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 
+#include "libc.h"
 #include "ready_io.h"
 
 ssize_t urnet__ready_io(struct urnet__io *io)
@@ -37,6 +38,16 @@ ssize_t urnet__ready_io(struct urnet__io *io)
 			return ret;
 		tried = true;
 	}
+}
+
+int urnet__ready_shutdown(struct urnet__ready *r, int fd, int how)
+{
+	int ret = urnet__libc()->shutdown(fd, how), err = errno;
+
+	if (ret == 0 && r)
+		urnet__ready_kick(r);
+	errno = err;
+	return ret;
 }
 
 ssize_t urnet__iov_total(const struct iovec *iov, size_t cnt)

@@ -44,6 +44,13 @@ struct urnet__io {
 /* Run io until the try does not say EAGAIN: its result, or the wait's error. */
 URNET__HIDDEN ssize_t urnet__ready_io(struct urnet__io *io);
 
+/*
+ * shutdown(fd, how), then wake r's waiters (r may be NULL) so that they
+ * look at the socket again at once, rather than trust a poll to report
+ * the new state.  shutdown's result, errno kept.
+ */
+URNET__HIDDEN int urnet__ready_shutdown(struct urnet__ready *r, int fd, int how);
+
 /* The total length of iov[0..cnt), or -EINVAL past SSIZE_MAX. */
 URNET__HIDDEN ssize_t urnet__iov_total(const struct iovec *iov, size_t cnt);
 
