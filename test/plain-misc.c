@@ -48,37 +48,7 @@
 
 #include "plain_util.h"
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "plain-misc: %s: %s (errno %d %s)\n",	\
-			mode, what, errno, strerror(errno));		\
-		exit(1);						\
-	}								\
-} while (0)
-
-static const char *mode = "?";
 static _Atomic int signals_seen;
-
-/* A connected TCP pair on loopback made with the plain calls. */
-static void tcp_pair(int *c, int *s)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t al = sizeof(a);
-	int l;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(l >= 0, "socket");
-	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
-	CHECK(listen(l, 8) == 0, "listen");
-	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0, "getsockname");
-	*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(*c >= 0, "socket");
-	CHECK(connect(*c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
-	*s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	CHECK(*s >= 0, "accept");
-	close(l);
-}
 
 struct poke {
 	pid_t tid;		/* the thread that blocks */

@@ -45,17 +45,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "plain-sock: %s: %s (errno %d %s)\n",	\
-			mode, what, errno, strerror(errno));		\
-		exit(1);						\
-	}								\
-} while (0)
+#include "plain_util.h"
 
 #define WATCHDOG_S	30
 
-static const char *mode = "?";
 
 static const char *ename(int e)
 {
@@ -112,34 +105,6 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/* Until thread tid sleeps (three samples in a row), so that a call has blocked. */
-static void wait_sleeping(pid_t tid)
-{
-	int streak = 0;
-
-	while (streak < 3) {
-		streak = thread_state(tid) == 'S' ? streak + 1 : 0;
-		sleep_ms(1);
-	}
 }
 
 static void set_timeo(int fd, int opt, long sec, long usec)
@@ -224,7 +189,7 @@ static void *kick_main(void *arg)
 {
 	struct kick *k = arg;
 
-	wait_sleeping(k->tid);
+	blocked(k->tid);
 	if (k->sig)
 		pthread_kill(k->th, k->sig);
 	if (k->listener >= 0)
@@ -359,7 +324,7 @@ static void reader_run(struct reader *r, pthread_t *t, int fd, bool sure)
 	while (!atomic_load(&r->started))
 		sleep_ms(1);
 	if (sure)
-		wait_sleeping(r->tid);
+		blocked(r->tid);
 }
 
 static void reader_start(struct reader *r, pthread_t *t, int fd)

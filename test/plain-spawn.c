@@ -53,17 +53,8 @@
 
 #include "plain_util.h"
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "plain-spawn: %s: %s (errno %d %s)\n",	\
-			mode, what, errno, strerror(errno));		\
-		exit(1);						\
-	}								\
-} while (0)
-
 extern char **environ;
 
-static const char *mode = "?";
 
 /* ---------------------------------------------------------------- one blocked reader */
 

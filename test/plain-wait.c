@@ -42,36 +42,6 @@
 
 #include "plain_util.h"
 
-#define CHECK(cond, what) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "plain-wait: %s: %s (errno %d %s)\n",	\
-			mode, what, errno, strerror(errno));		\
-		exit(1);						\
-	}								\
-} while (0)
-
-static const char *mode = "?";
-
-/* A connected TCP pair on loopback made with the plain calls. */
-static void tcp_pair(int *c, int *s)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t al = sizeof(a);
-	int l;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(l >= 0, "socket");
-	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
-	CHECK(listen(l, 8) == 0, "listen");
-	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0, "getsockname");
-	*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(*c >= 0, "socket");
-	CHECK(connect(*c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
-	*s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	CHECK(*s >= 0, "accept");
-	close(l);
-}
 
 static void unix_pair(int *a, int *b)
 {
@@ -85,12 +55,6 @@ static void unix_pair(int *a, int *b)
 static pid_t gettid_(void)
 {
 	return (pid_t)syscall(SYS_gettid);
-}
-
-/* Up to 10 s until tid sleeps in a call. */
-static void blocked(pid_t tid)
-{
-	CHECK(wait_sleeping(tid), "the thread never blocked");
 }
 
 /* A hang ends the program with a message instead of a silent timeout. */

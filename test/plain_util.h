@@ -1,34 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Helpers of the plain libc test programs (built without urnet): whether
- * a thread sleeps, read from /proc, so that a test can act only once a
- * call is really blocked.  Header-only, libc only.
+ * Helpers of the plain libc test programs (built without urnet): CHECK,
+ * a loopback TCP pair, and whether a thread sleeps, read from /proc, so
+ * that a test can act only once a call is really blocked.  Header-only,
+ * libc only.
  */
 #ifndef URNET_TEST_PLAIN_UTIL_H
 #define URNET_TEST_PLAIN_UTIL_H
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-/* The state letter of thread tid of this process ('S' sleeping), or 0. */
-static inline char thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+#include "thread_state.h"
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+/* The mode the program runs (its argument), for CHECK's message. */
+static const char *mode = "?";
+
+/* Fail the program, saying which program, mode and step, and errno. */
+#define CHECK(cond, what) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s: %s: %s (errno %d %s)\n",		\
+			program_invocation_short_name, mode, what,	\
+			errno, strerror(errno));			\
+		exit(1);						\
+	}								\
+} while (0)
+
+/* A connected TCP pair on loopback made with the plain calls. */
+static inline void tcp_pair(int *c, int *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int l;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(l >= 0, "socket");
+	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
+	CHECK(listen(l, 8) == 0, "listen");
+	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0, "getsockname");
+	*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(*c >= 0, "socket");
+	CHECK(connect(*c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
+	*s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	CHECK(*s >= 0, "accept");
+	close(l);
 }
 
 /* Up to 10 s until tid sleeps (three samples in a row); false if it never does. */
@@ -43,6 +67,12 @@ static inline bool wait_sleeping(pid_t tid)
 		usleep(1000);
 	}
 	return false;
+}
+
+/* Up to 10 s until tid sleeps in a call; the program fails if it never does. */
+static inline void blocked(pid_t tid)
+{
+	CHECK(wait_sleeping(tid), "the thread never blocked");
 }
 
 #endif

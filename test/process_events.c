@@ -258,7 +258,7 @@ START_TEST(engine_shutdown_1000_parked)
 		int stuck_calls = 0, stuck_accepts = 0;
 
 		for (int i = 0; i < CALLERS; i++)
-			if (test_thread_state(atomic_load(&p[i].tid)))
+			if (thread_state(atomic_load(&p[i].tid)))
 				(calls && i % 2) ? stuck_calls++ : stuck_accepts++;
 		ck_abort_msg("%d callers never returned (%d engine calls, %d accepts)",
 			     CALLERS - atomic_load(&returned), stuck_calls, stuck_accepts);

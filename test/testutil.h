@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "thread_state.h"
+
 /* Open fds of this process, from /proc/self/fd (the DIR's own fd excluded). */
 static inline int test_count_fds(void)
 {
@@ -36,24 +38,6 @@ static inline pid_t test_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* Scheduler state of one of our threads ('R', 'S', ...), 0 if gone. */
-static inline char test_thread_state(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /*
  * Wait until thread tid sleeps inside its call (up to 10 s), or, with
  * may_finish, until *done says the call already returned.  The suites'
@@ -71,7 +55,7 @@ static inline bool test_wait_blocked(_Atomic pid_t *tid, _Atomic bool *done, boo
 	for (int i = 0; i < 10000; i++) {
 		if (may_finish && atomic_load(done))
 			return true;
-		streak = test_thread_state(t) == 'S' ? streak + 1 : 0;
+		streak = thread_state(t) == 'S' ? streak + 1 : 0;
 		if (streak >= 3)
 			return true;
 		usleep(1000);
