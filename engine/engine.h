@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "ready.h"
 #include "queue.h"
 
 /* What a queue node stands for. */

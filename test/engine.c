@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "internal.h"
+#include "ready.h"
 #include "testutil.h"
 #include "urnet_engine.h"
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Engine internals shared with api/ and compat/.  Not installed.
+ * The readiness interface: what api/ and compat/ use of the engine to wait
+ * for an fd.  Not installed.
  *
  * The network path is readiness-based: a caller first tries the plain
  * non-blocking syscall; on EAGAIN it sleeps on a per-fd, per-direction
@@ -9,8 +10,8 @@
  * lazily).  The kernel never holds a caller's buffer, so a waiter may leave
  * at any time (deadline, close) without cancelling anything.
  */
-#ifndef URNET_ENGINE_INTERNAL_H
-#define URNET_ENGINE_INTERNAL_H
+#ifndef URNET_ENGINE_READY_H
+#define URNET_ENGINE_READY_H
 
 #include <poll.h>
 #include <stdatomic.h>
@@ -19,8 +20,7 @@
 
 #include "urnet_engine.h"
 #include "queue.h"
-
-#define URNET__HIDDEN __attribute__((visibility("hidden")))
+#include "visibility.h"
 
 enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 
