@@ -134,7 +134,7 @@ bool urnet__idle_poll(urnet_engine *e)
 	    !urnet__idle_poll_few_sources(e->poll_recent, URNET__POLL_RECENT))
 		return false;
 	/* What the last turn prepared (wake-ups above all) must not wait for the spin. */
-	urnet__engine_submit_pending(e);
+	urnet__engine_flush(e);
 	if (!spin(e, e->poll_idle_since + e->poll_window_ns))
 		return false;
 	/* Task work alone still needs the kernel: the sleep runs it at once. */
