@@ -37,7 +37,7 @@ static void print_stats_at_exit(void)
 	char line[512];
 	int n;
 
-	if (urnet__env_ulong("URNET_STATS", 0, 1, 0) != 1)
+	if (!urnet__env_stats())
 		return;
 	memset(&sum, 0, sizeof(sum));
 	pthread_mutex_lock(&registry_lock);
@@ -156,7 +156,7 @@ static int start_defaults(void)
 	pthread_mutex_lock(&defaults_lock);
 	if (atomic_load(&default_count))
 		goto out;
-	n = (unsigned)urnet__env_ulong("URNET_ENGINES", 1, URNET__MAX_ENGINES, 1);
+	n = urnet__env_engines(URNET__MAX_ENGINES);
 	urnet_engine_config_init(&cfg);
 	for (i = 0; i < n; i++) {
 		urnet_engine *e = urnet_engine_new(&cfg);

@@ -42,10 +42,10 @@ struct urnet__sched_attr {
  * and without taking more than its fair share.  Older kernels refuse the
  * value or ignore it; nothing else depends on it.
  */
-static void engine_request_short_slice(void)
+static void engine_request_short_slice(urnet_engine *e)
 {
 	struct urnet__sched_attr attr;
-	unsigned long us = urnet__env_ulong("URNET_ENGINE_SLICE_US", 0, 100000, 100);
+	unsigned long us = urnet__config_slice_us(&e->cfg);
 
 	if (!us)
 		return;
@@ -69,7 +69,7 @@ static void *engine_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "urnet-engine");
 	urnet__engine_self = e;
-	engine_request_short_slice();
+	engine_request_short_slice(e);
 	if (!e->syscall_backend) {
 		/* Created here so that this thread is the ring's single issuer. */
 		ret = urnet__ring_setup(e);
@@ -114,8 +114,7 @@ urnet_engine *urnet_engine_new(const struct urnet_engine_config *cfg)
 		urnet_engine_config_init(&defaults);
 		cfg = &defaults;
 	}
-	if (cfg->backend < URNET_BACKEND_AUTO || cfg->backend > URNET_BACKEND_SYSCALL ||
-	    cfg->ring_entries > 32768) {
+	if (urnet__config_check(cfg)) {
 		errno = EINVAL;
 		return NULL;
 	}

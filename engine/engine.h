@@ -9,7 +9,7 @@
  *   polls.c        readiness polls on the engine thread (ready.c: callers)
  *   stats.c        the counters
  *   syscall_backend.c  the loop and the operations without a ring
- *   config.c       configuration from the URNET_* environment
+ *   config.c       configuration and the whole URNET_* environment
  */
 #ifndef URNET_ENGINE_ENGINE_H
 #define URNET_ENGINE_ENGINE_H
@@ -272,11 +272,16 @@ URNET__HIDDEN int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe 
 /* Opcodes urnet__syscall_run knows. */
 URNET__HIDDEN bool urnet__syscall_supports(uint8_t opcode);
 
-/* ---- config.c */
+/* ---- config.c: the configuration and the environment */
 
-/* URNET_* environment numbers: fallback unless a whole number in range. */
-URNET__HIDDEN unsigned long urnet__env_ulong(const char *name, unsigned long min,
-					    unsigned long max, unsigned long fallback);
+/* Checks what urnet_engine_new() is given: 0 or -EINVAL. */
+URNET__HIDDEN int urnet__config_check(const struct urnet_engine_config *cfg);
+/* The longest idle spin (ns, 0 = none) and scheduler slice (us, 0 = none) of cfg. */
+URNET__HIDDEN int64_t urnet__config_poll_ns(const struct urnet_engine_config *cfg);
+URNET__HIDDEN unsigned long urnet__config_slice_us(const struct urnet_engine_config *cfg);
+/* URNET_ENGINES: how many default engines; URNET_STATS: the exit line. */
+URNET__HIDDEN unsigned urnet__env_engines(unsigned max);
+URNET__HIDDEN bool urnet__env_stats(void);
 
 /* ---- idle_poll.c */
 

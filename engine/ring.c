@@ -103,7 +103,7 @@ int urnet__ring_setup(urnet_engine *e)
 		e->ring_futex = probe->last_op >= URNET__OP_FUTEX_WAKE &&
 				(probe->ops[URNET__OP_FUTEX_WAKE].flags & IO_URING_OP_SUPPORTED) &&
 				(o.p.features & IORING_FEAT_CQE_SKIP) &&
-				!urnet__env_ulong("URNET_NO_RING_FUTEX", 0, 1, 0);
+				!e->cfg.no_ring_futex;
 		io_uring_free_probe(probe);
 	}
 	return 0;
