@@ -50,12 +50,35 @@ static inline void urnet__list_del(struct urnet__list *n)
 	urnet__list_init(n);
 }
 
+/* Move n from its list to the back of head's. */
+static inline void urnet__list_move_tail(struct urnet__list *head, struct urnet__list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+/* Move every node of from to the back of head's list; from is left empty. */
+static inline void urnet__list_splice_tail(struct urnet__list *head, struct urnet__list *from)
+{
+	if (urnet__list_empty(from))
+		return;
+	from->next->prev = head->prev;
+	head->prev->next = from->next;
+	from->prev->next = head;
+	head->prev = from->prev;
+	urnet__list_init(from);
+}
+
 /* The member of type containing node n. */
 #define urnet__list_entry(n, type, member) urnet__container_of(n, type, member)
 
 /*
  * Each node of head's list in turn.  n's successor is read after the body
- * ran: the body must not take n out of the list.
+ * ran: the body must not take n out of the list (nor free it).
  */
 #define urnet__list_for_each(n, head) \
 	for ((n) = (head)->next; (n) != (head); (n) = (n)->next)

@@ -179,16 +179,35 @@ void urnet__engine_reap(urnet_engine *e)
 
 /* ---------------------------------------------------------------- stop */
 
-/* Stopping: cancel everything in the ring; their CQEs finish the callers. */
+/*
+ * Stopping: cancel everything in the ring; their CQEs finish the callers.
+ * A cancel needs an SQE, a full SQ is submitted, and a CQ backlog makes
+ * that reap, which takes finished ops and polls out of their lists and may
+ * free them.  So each is moved to a list of the visited before its cancel
+ * (a reap takes it out of that one just as well), and what is left goes
+ * back afterwards.  Nothing is added meanwhile: a stopping engine starts
+ * nothing new.
+ */
 static void engine_cancel_all(urnet_engine *e)
 {
-	struct urnet__list *n;
+	struct urnet__list seen;
 
-	urnet__list_for_each(n, &e->live_ops)
-		urnet__engine_cancel(e, urnet__tagged(urnet__list_entry(n, struct urnet__op, live),
-						      URNET__TAG_OP));
-	urnet__list_for_each(n, &e->polled)
-		urnet__poll_cancel(e, urnet__list_entry(n, struct urnet__ready, polled_link));
+	urnet__list_init(&seen);
+	while (!urnet__list_empty(&e->live_ops)) {
+		struct urnet__op *op = urnet__list_entry(e->live_ops.next, struct urnet__op, live);
+
+		urnet__list_move_tail(&seen, &op->live);
+		urnet__engine_cancel(e, urnet__tagged(op, URNET__TAG_OP));
+	}
+	urnet__list_splice_tail(&e->live_ops, &seen);
+	while (!urnet__list_empty(&e->polled)) {
+		struct urnet__ready *r = urnet__list_entry(e->polled.next, struct urnet__ready,
+							   polled_link);
+
+		urnet__list_move_tail(&seen, &r->polled_link);
+		urnet__poll_cancel(e, r);
+	}
+	urnet__list_splice_tail(&e->polled, &seen);
 	e->cancel_sent = true;
 }
 
