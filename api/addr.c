@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conn_internal.h"
+#include "addr.h"
 
 /* Room for "ffff:...:255.255.255.255%" plus an interface name. */
 #define HOST_MAX (INET6_ADDRSTRLEN + IF_NAMESIZE + 1)

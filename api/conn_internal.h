@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to api/: the listener and conn objects, their life cycle, and the
- * address helpers.  Not installed.
+ * Private to api/: the listener and conn objects and their life cycle.
+ * Not installed.
  *
  * Life cycle.  Every object starts with one reference, owned by whoever
  * will call *_close().  Each public call takes a reference for its whole
@@ -24,37 +24,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "internal.h"
+#include "addr.h"
+#include "ready.h"
 #include "urnet.h"
-
-/* Longest text form: "@" + a 107-byte abstract name + NUL, or "[v6%zone]:port". */
-#define URNET__ADDRSTRLEN 112
-
-enum urnet__net {
-	URNET__NET_TCP,		/* IPv4 or IPv6, as the address says */
-	URNET__NET_TCP4,
-	URNET__NET_TCP6,
-	URNET__NET_UNIX,
-};
-
-struct urnet__sockaddr {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in4;
-		struct sockaddr_in6 in6;
-		struct sockaddr_un un;
-		struct sockaddr_storage ss;
-	} u;
-	socklen_t len;
-	bool wildcard;		/* host part was empty: listen on every interface */
-};
-
-/* addr.c */
-URNET__HIDDEN int urnet__parse_network(const char *network, enum urnet__net *net);
-URNET__HIDDEN int urnet__parse_address(enum urnet__net net, const char *address,
-				       bool for_listen, struct urnet__sockaddr *out);
-URNET__HIDDEN void urnet__format_sockaddr(const struct sockaddr *sa, socklen_t len,
-					  char *buf, size_t size);
 
 /*
  * A lazily formatted address string: most programs never ask, so accept and

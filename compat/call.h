@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "fdtable.h"
-#include "internal.h"
+#include "ready.h"
 
 /* Returned by the stream paths: hand this call to libc after leaving the fd. */
 #define URNET__PASS	(-100000)

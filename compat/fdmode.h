@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "ready.h"
 
 /*
  * The preload module's fcntl/fcntl64 (large), ioctl and setsockopt: the C

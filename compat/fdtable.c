@@ -7,8 +7,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +17,7 @@
 #include <unistd.h>
 
 #include "fdtable.h"
+#include "futex.h"
 
 #define CHUNK_SHIFT	10
 #define CHUNK_SIZE	(1u << CHUNK_SHIFT)
@@ -63,16 +62,6 @@ bool urnet__in_foreign_child(void)
 	return __builtin_expect(owner != 0 && (pid_t)syscall(SYS_getpid) != owner, 0);
 }
 
-static void futex_wait(_Atomic uint32_t *w, uint32_t val)
-{
-	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
-}
-
-static void futex_wake_all(_Atomic uint32_t *w)
-{
-	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
 static struct urnet__fdent *slot(int fd, bool create)
 {
 	struct urnet__fdent *c, *fresh = NULL;
@@ -101,7 +90,7 @@ static void wait_close_done(struct urnet__fdent *e, uint32_t s)
 	if (!(s & FD_ENTWAIT) &&
 	    !atomic_compare_exchange_strong(&e->state, &s, s | FD_ENTWAIT))
 		return;		/* state moved: caller re-reads it */
-	futex_wait(&e->state, s | FD_ENTWAIT);
+	urnet__futex_wait(&e->state, s | FD_ENTWAIT, 0);
 }
 
 /* fd is in the range of a running bulk close; *seq: the futex word's value. */
@@ -131,7 +120,7 @@ struct urnet__fdent *urnet__fd_enter(int fd)
 		if (!in_bulk_close((unsigned)fd, &seq))
 			return e;
 		urnet__fd_leave(e);
-		futex_wait(&bulk_seq, seq);
+		urnet__futex_wait(&bulk_seq, seq, 0);
 		s = atomic_load(&e->state);
 	}
 }
@@ -152,7 +141,7 @@ void urnet__fd_leave(struct urnet__fdent *e)
 	if (s & FD_REFS)
 		return;
 	if (s & FD_CLOSEWAIT)
-		futex_wake_all(&e->state);
+		urnet__futex_wake_all(&e->state);
 	else if (atomic_load_explicit(&e->zombie, memory_order_relaxed))
 		retire(atomic_exchange(&e->zombie, NULL));
 }
@@ -377,7 +366,7 @@ int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 			if (!(s & FD_CLOSEWAIT) &&
 			    !atomic_compare_exchange_strong(&e->state, &s, s | FD_CLOSEWAIT))
 				continue;
-			futex_wait(&e->state, s | FD_CLOSEWAIT);
+			urnet__futex_wait(&e->state, s | FD_CLOSEWAIT, 0);
 			s = atomic_load(&e->state);
 		}
 	}
@@ -388,7 +377,7 @@ int urnet__fd_close(int fd, int (*release)(void *), void *arg)
 	err = errno;
 	s = atomic_fetch_and(&e->state, ~(FD_CLOSING | FD_CLOSEWAIT | FD_ENTWAIT));
 	if (s & FD_ENTWAIT)
-		futex_wake_all(&e->state);
+		urnet__futex_wake_all(&e->state);
 	errno = err;
 	return ret;
 }
@@ -432,7 +421,7 @@ int urnet__fd_close_range(unsigned first, unsigned last, int (*release)(void *),
 	ret = release_all(arg);
 	err = errno;
 	atomic_fetch_add(&bulk_seq, 1);
-	futex_wake_all(&bulk_seq);
+	urnet__futex_wake_all(&bulk_seq);
 	pthread_mutex_unlock(&bulk_lock);
 	errno = err;
 	return ret;

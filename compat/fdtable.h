@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "internal.h"
+#include "ready.h"
 
 enum urnet__fdkind {
 	URNET__FDK_UNKNOWN = 0,

@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 
 #include "engine.h"
-#include "internal.h"
 
 #define URNET__BUF_RING_MAX	32768
 

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The clock of every deadline: CLOCK_MONOTONIC, which wall-clock changes
+ * do not move, in nanoseconds, the unit futex and ring timeouts take.
+ */
 #include <time.h>
 
 #include "urnet_engine.h"

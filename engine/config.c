@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Engine configuration: defaults, then the URNET_* environment. */
+/*
+ * Engine configuration, and the one file that reads the URNET_*
+ * environment: urnet_engine_config_init() turns it into a config (see the
+ * table in README.md), and the process-wide knobs (URNET_ENGINES,
+ * URNET_STATS) are read here too.  What a zero field of a config means is
+ * settled here as well, so that a config from an older header keeps its
+ * meaning.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -8,8 +15,16 @@
 
 #include "engine.h"
 
+#define RING_ENTRIES_MAX	32768
+/* URNET_ENGINE_POLL_US, poll_us: the engine's longest idle spin. */
+#define POLL_US_DEFAULT		50
+#define POLL_US_MAX		10000
+/* URNET_ENGINE_SLICE_US, slice_us: the scheduler slice the engine asks for. */
+#define SLICE_US_DEFAULT	100
+#define SLICE_US_MAX		100000
+
 /* A whole decimal number within [min, max], or fallback. */
-unsigned long urnet__env_ulong(const char *name, unsigned long min, unsigned long max,
+static unsigned long env_ulong(const char *name, unsigned long min, unsigned long max,
 			       unsigned long fallback)
 {
 	const char *s = getenv(name);
@@ -25,14 +40,24 @@ unsigned long urnet__env_ulong(const char *name, unsigned long min, unsigned lon
 	return v;
 }
 
+/* A microsecond knob: unset (or not a number in range) 0, the default; 0 is -1, off. */
+static int env_us(const char *name, unsigned long max)
+{
+	unsigned long v = env_ulong(name, 0, max, max + 1);
+
+	if (v > max)
+		return 0;
+	return v ? (int)v : -1;
+}
+
 void urnet_engine_config_init(struct urnet_engine_config *cfg)
 {
 	const char *backend = getenv("URNET_BACKEND");
 	unsigned long sqpoll;
 
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->ring_entries = (unsigned)urnet__env_ulong("URNET_RING_ENTRIES", 1, 32768, 0);
-	sqpoll = urnet__env_ulong("URNET_SQPOLL", 0, 3600000, 0);
+	cfg->ring_entries = (unsigned)env_ulong("URNET_RING_ENTRIES", 1, RING_ENTRIES_MAX, 0);
+	sqpoll = env_ulong("URNET_SQPOLL", 0, 3600000, 0);
 	if (sqpoll) {
 		/* URNET_SQPOLL=n: a kernel submit thread that idles n ms before sleeping. */
 		cfg->sqpoll = 1;
@@ -44,4 +69,45 @@ void urnet_engine_config_init(struct urnet_engine_config *cfg)
 		cfg->backend = URNET_BACKEND_IO_URING;
 	else
 		cfg->backend = URNET_BACKEND_AUTO;
+	cfg->poll_us = env_us("URNET_ENGINE_POLL_US", POLL_US_MAX);
+	cfg->slice_us = env_us("URNET_ENGINE_SLICE_US", SLICE_US_MAX);
+	cfg->no_ring_futex = (int)env_ulong("URNET_NO_RING_FUTEX", 0, 1, 0);
+}
+
+int urnet__config_check(const struct urnet_engine_config *cfg)
+{
+	if (cfg->backend < URNET_BACKEND_AUTO || cfg->backend > URNET_BACKEND_SYSCALL ||
+	    cfg->ring_entries > RING_ENTRIES_MAX ||
+	    cfg->poll_us < -1 || cfg->poll_us > POLL_US_MAX ||
+	    cfg->slice_us < -1 || cfg->slice_us > SLICE_US_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/* A microsecond knob's value: 0 the default, -1 off (0). */
+static unsigned long knob_us(int v, unsigned long fallback)
+{
+	if (v == 0)
+		return fallback;
+	return v < 0 ? 0 : (unsigned long)v;
+}
+
+int64_t urnet__config_poll_ns(const struct urnet_engine_config *cfg)
+{
+	return (int64_t)knob_us(cfg->poll_us, POLL_US_DEFAULT) * 1000;
+}
+
+unsigned long urnet__config_slice_us(const struct urnet_engine_config *cfg)
+{
+	return knob_us(cfg->slice_us, SLICE_US_DEFAULT);
+}
+
+unsigned urnet__env_engines(unsigned max)
+{
+	return (unsigned)env_ulong("URNET_ENGINES", 1, max, 1);
+}
+
+bool urnet__env_stats(void)
+{
+	return env_ulong("URNET_STATS", 0, 1, 0) == 1;
 }

@@ -18,7 +18,7 @@
 #define URNET__MAX_ENGINES 64
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static urnet_engine *registry;
+static struct urnet__list registry = URNET__LIST_INIT(registry);	/* reg_link */
 static struct urnet__totals closed_totals;	/* engines already stopped */
 static bool hooks_installed;
 
@@ -27,62 +27,26 @@ static _Atomic unsigned default_count;
 static pthread_mutex_t defaults_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *last_backend;
 
-void urnet__totals_read(const struct urnet__totals *t, struct urnet_engine_stats *out)
-{
-	out->submitted = atomic_load_explicit(&t->submitted, memory_order_relaxed);
-	out->completed = atomic_load_explicit(&t->completed, memory_order_relaxed);
-	out->batches = atomic_load_explicit(&t->batches, memory_order_relaxed);
-	out->engine_wakeups = atomic_load_explicit(&t->engine_wakeups, memory_order_relaxed);
-	out->parked = 0;
-	for (unsigned i = 0; i < URNET__PARKED_SLOTS; i++)
-		out->parked += atomic_load_explicit(&t->parked[i].n, memory_order_relaxed);
-	out->readiness = atomic_load_explicit(&t->readiness, memory_order_relaxed);
-	out->syscall_ops = atomic_load_explicit(&t->syscall_ops, memory_order_relaxed);
-}
-
-static void stats_sum(struct urnet_engine_stats *sum, const struct urnet__totals *t)
-{
-	struct urnet_engine_stats s;
-
-	urnet__totals_read(t, &s);
-	sum->submitted += s.submitted;
-	sum->completed += s.completed;
-	sum->batches += s.batches;
-	sum->engine_wakeups += s.engine_wakeups;
-	sum->parked += s.parked;
-	sum->readiness += s.readiness;
-	sum->syscall_ops += s.syscall_ops;
-}
-
-static void totals_add(struct urnet__totals *t, const struct urnet_engine_stats *s)
-{
-	atomic_fetch_add(&t->submitted, s->submitted);
-	atomic_fetch_add(&t->completed, s->completed);
-	atomic_fetch_add(&t->batches, s->batches);
-	atomic_fetch_add(&t->engine_wakeups, s->engine_wakeups);
-	urnet__totals_add_parked(t, s->parked);
-	atomic_fetch_add(&t->readiness, s->readiness);
-	atomic_fetch_add(&t->syscall_ops, s->syscall_ops);
-}
-
 /* URNET_STATS=1: one line on stderr at exit, for scripts to read. */
 static void print_stats_at_exit(void)
 {
 	struct urnet_engine_stats sum;
 	const char *backend;
 	unsigned engines = 0;
-	urnet_engine *e;
+	struct urnet__list *l;
 	char line[512];
 	int n;
 
-	if (urnet__env_ulong("URNET_STATS", 0, 1, 0) != 1)
+	if (!urnet__env_stats())
 		return;
 	memset(&sum, 0, sizeof(sum));
 	pthread_mutex_lock(&registry_lock);
-	stats_sum(&sum, &closed_totals);
+	urnet__totals_sum(&sum, &closed_totals);
 	backend = last_backend;
-	for (e = registry; e; e = e->reg_next) {
-		stats_sum(&sum, &e->stats);
+	urnet__list_for_each(l, &registry) {
+		urnet_engine *e = urnet__list_entry(l, urnet_engine, reg_link);
+
+		urnet__totals_sum(&sum, &e->stats);
 		backend = urnet_engine_backend(e);
 		engines++;
 	}
@@ -102,20 +66,20 @@ static void print_stats_at_exit(void)
 
 static void fork_prepare(void)
 {
-	urnet_engine *e;
+	struct urnet__list *l;
 
 	pthread_mutex_lock(&defaults_lock);
 	pthread_mutex_lock(&registry_lock);
-	for (e = registry; e; e = e->reg_next)
-		pthread_mutex_lock(&e->bound_lock);
+	urnet__list_for_each(l, &registry)
+		pthread_mutex_lock(&urnet__list_entry(l, urnet_engine, reg_link)->bound_lock);
 }
 
 static void fork_parent(void)
 {
-	urnet_engine *e;
+	struct urnet__list *l;
 
-	for (e = registry; e; e = e->reg_next)
-		pthread_mutex_unlock(&e->bound_lock);
+	urnet__list_for_each(l, &registry)
+		pthread_mutex_unlock(&urnet__list_entry(l, urnet_engine, reg_link)->bound_lock);
 	pthread_mutex_unlock(&registry_lock);
 	pthread_mutex_unlock(&defaults_lock);
 }
@@ -128,10 +92,15 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
-	urnet_engine *e;
+	struct urnet__list *l, *next;
 	unsigned i;
 
-	for (e = registry; e; e = e->reg_next) {
+	for (l = registry.next; l != &registry; l = next) {
+		urnet_engine *e = urnet__list_entry(l, urnet_engine, reg_link);
+
+		/* Out of the registry: closing it later takes nothing else out. */
+		next = l->next;
+		urnet__list_init(l);
 		pthread_mutex_init(&e->bound_lock, NULL);
 		atomic_store(&e->stopping, 1);
 		atomic_store(&e->exited, 1);
@@ -146,7 +115,7 @@ static void fork_child(void)
 		 */
 		urnet__ring_exit(&e->ring);
 	}
-	registry = NULL;
+	urnet__list_init(&registry);
 	for (i = 0; i < URNET__MAX_ENGINES; i++)
 		atomic_store(&defaults[i], NULL);
 	atomic_store(&default_count, 0);
@@ -162,8 +131,7 @@ void urnet__registry_add(urnet_engine *e)
 		atexit(print_stats_at_exit);
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 	}
-	e->reg_next = registry;
-	registry = e;
+	urnet__list_add(&registry, &e->reg_link);
 	last_backend = urnet_engine_backend(e);
 	pthread_mutex_unlock(&registry_lock);
 }
@@ -171,17 +139,11 @@ void urnet__registry_add(urnet_engine *e)
 void urnet__registry_remove(urnet_engine *e)
 {
 	struct urnet_engine_stats s;
-	urnet_engine **pp;
 
 	pthread_mutex_lock(&registry_lock);
-	for (pp = &registry; *pp; pp = &(*pp)->reg_next) {
-		if (*pp == e) {
-			*pp = e->reg_next;
-			break;
-		}
-	}
+	urnet__list_del(&e->reg_link);
 	urnet__totals_read(&e->stats, &s);
-	totals_add(&closed_totals, &s);
+	urnet__totals_add(&closed_totals, &s);
 	pthread_mutex_unlock(&registry_lock);
 }
 
@@ -194,7 +156,7 @@ static int start_defaults(void)
 	pthread_mutex_lock(&defaults_lock);
 	if (atomic_load(&default_count))
 		goto out;
-	n = (unsigned)urnet__env_ulong("URNET_ENGINES", 1, URNET__MAX_ENGINES, 1);
+	n = urnet__env_engines(URNET__MAX_ENGINES);
 	urnet_engine_config_init(&cfg);
 	for (i = 0; i < n; i++) {
 		urnet_engine *e = urnet_engine_new(&cfg);

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Thin futex wrappers: the parker of every caller thread. */
+/*
+ * Thin futex wrappers, the only ones: the parker of every caller thread,
+ * the engine's own waits, and compat's fd table.  Raw syscalls, so that
+ * nothing here reaches an interposer.
+ */
 #ifndef URNET_ENGINE_FUTEX_H
 #define URNET_ENGINE_FUTEX_H
 

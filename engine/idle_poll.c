@@ -32,9 +32,6 @@
 
 #include "engine.h"
 
-/* URNET_ENGINE_POLL_US: the largest window, 0 = never poll. */
-#define POLL_MAX_US_DEFAULT	50
-#define POLL_MAX_US_LIMIT	10000
 /* The first window, and the shortest worth keeping. */
 #define POLL_START_NS		10000
 #define POLL_MIN_NS		(POLL_START_NS / 2)
@@ -56,8 +53,8 @@ static inline void cpu_relax(void)
 
 void urnet__idle_poll_init(urnet_engine *e)
 {
-	e->poll_max_ns = (int64_t)urnet__env_ulong("URNET_ENGINE_POLL_US", 0, POLL_MAX_US_LIMIT,
-						   POLL_MAX_US_DEFAULT) * 1000;
+	/* The largest window (config.c), 0 = never poll. */
+	e->poll_max_ns = urnet__config_poll_ns(&e->cfg);
 	e->poll_window_ns = 0;
 }
 
@@ -134,7 +131,7 @@ bool urnet__idle_poll(urnet_engine *e)
 	    !urnet__idle_poll_few_sources(e->poll_recent, URNET__POLL_RECENT))
 		return false;
 	/* What the last turn prepared (wake-ups above all) must not wait for the spin. */
-	urnet__engine_submit_pending(e);
+	urnet__engine_flush(e);
 	if (!spin(e, e->poll_idle_since + e->poll_window_ns))
 		return false;
 	/* Task work alone still needs the kernel: the sleep runs it at once. */

@@ -24,7 +24,7 @@
 #include <sys/uio.h>
 #include <time.h>
 
-#include "internal.h"
+#include "visibility.h"
 
 /*
  * X(ret, name, params, sysno, sysargs): a call, and the raw system call

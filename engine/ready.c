@@ -59,10 +59,7 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 	}
 	urnet__engine_get(e);
 	pthread_mutex_lock(&e->bound_lock);
-	r->bound_next = e->bound;
-	if (e->bound)
-		e->bound->bound_prev = r;
-	e->bound = r;
+	urnet__list_add(&e->bound, &r->bound_link);
 	pthread_mutex_unlock(&e->bound_lock);
 	if (!e->syscall_backend)
 		urnet__futex_hash_add(1);
@@ -72,12 +69,7 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 static void unbind(urnet_engine *e, struct urnet__ready *r)
 {
 	pthread_mutex_lock(&e->bound_lock);
-	if (r->bound_prev)
-		r->bound_prev->bound_next = r->bound_next;
-	else
-		e->bound = r->bound_next;
-	if (r->bound_next)
-		r->bound_next->bound_prev = r->bound_prev;
+	urnet__list_del(&r->bound_link);
 	pthread_mutex_unlock(&e->bound_lock);
 	if (!e->syscall_backend)
 		urnet__futex_hash_add(-1);
@@ -85,19 +77,28 @@ static void unbind(urnet_engine *e, struct urnet__ready *r)
 
 void urnet__ready_wake_bound(urnet_engine *e)
 {
-	struct urnet__ready *r;
+	struct urnet__list *n;
 
 	/* Each wakes, retries, and finds the engine gone (-ESHUTDOWN). */
 	pthread_mutex_lock(&e->bound_lock);
-	for (r = e->bound; r; r = r->bound_next)
-		urnet__ready_kick(r);
+	urnet__list_for_each(n, &e->bound)
+		urnet__ready_kick(urnet__list_entry(n, struct urnet__ready, bound_link));
 	pthread_mutex_unlock(&e->bound_lock);
 }
 
-void urnet__ready_signal(struct urnet__ready *r, int dir)
+/*
+ * Waiters count themselves before they look at seq, and the bump comes
+ * before the look at waiters (both seq_cst): either the waiter sees the
+ * new seq or the signal sees the waiter.
+ */
+void urnet__ready_signal(struct urnet__ready *r, int dir, urnet_engine *ring)
 {
 	atomic_fetch_add_explicit(&r->seq[dir], 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&r->waiters[dir], memory_order_seq_cst))
+	if (!atomic_load_explicit(&r->waiters[dir], memory_order_seq_cst))
+		return;
+	if (ring)
+		urnet__engine_futex_wake_all(ring, &r->seq[dir]);
+	else
 		urnet__futex_wake_all(&r->seq[dir]);
 }
 
@@ -167,7 +168,7 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 			 * to sleep counting on the poll: wake them to find out.
 			 */
 			atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
-			urnet__ready_signal(r, dir);
+			urnet__ready_signal(r, dir, NULL);
 			return ret;
 		}
 	}
@@ -273,8 +274,8 @@ int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
 
 void urnet__ready_kick(struct urnet__ready *r)
 {
-	urnet__ready_signal(r, URNET__READ);
-	urnet__ready_signal(r, URNET__WRITE);
+	urnet__ready_signal(r, URNET__READ, NULL);
+	urnet__ready_signal(r, URNET__WRITE, NULL);
 	if (r->kick_fd >= 0) {
 		uint64_t n = atomic_load_explicit(&r->waiters[URNET__READ], memory_order_seq_cst) +
 			     atomic_load_explicit(&r->waiters[URNET__WRITE], memory_order_seq_cst);

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "internal.h"
+#include "ready.h"
 
 /* From a wait callback: try the syscall again without having slept. */
 #define URNET__IO_RETRY 1

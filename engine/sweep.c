@@ -86,7 +86,7 @@ static bool sweep_one(struct urnet__ready *r)
 static void tick_done(int res, unsigned cqe_flags, void *arg)
 {
 	urnet_engine *e = arg;
-	struct urnet__ready *r;
+	struct urnet__list *n;
 	bool waiting = false;
 
 	(void)cqe_flags;
@@ -95,9 +95,12 @@ static void tick_done(int res, unsigned cqe_flags, void *arg)
 	if (res != -ETIME)
 		return;		/* cancelled: the engine is stopping */
 	pthread_mutex_lock(&e->bound_lock);
-	for (r = e->bound; r; r = r->bound_next)
+	urnet__list_for_each(n, &e->bound) {
+		struct urnet__ready *r = urnet__list_entry(n, struct urnet__ready, bound_link);
+
 		if (atomic_load(&r->sweep_wanted))
 			waiting |= sweep_one(r);
+	}
 	pthread_mutex_unlock(&e->bound_lock);
 	if (waiting)
 		urnet__sweep_ensure(e);

@@ -37,17 +37,39 @@ enum urnet_backend {
 	URNET_BACKEND_SYSCALL,	/* plain blocking syscalls, no ring */
 };
 
+/*
+ * An engine's options.  Zero in any field means its default, so a config
+ * that is all zeros is the default engine; urnet_engine_config_init() fills
+ * one in from the environment variable named at each field (README lists
+ * them).  reserved: zeroed by urnet_engine_config_init(), leave it zero;
+ * fields to come take its place, so the struct keeps its size.
+ */
 struct urnet_engine_config {
-	unsigned ring_entries;	/* SQ size; 0 = 256.  CQ is 8x, never overflows silently */
-	int sqpoll;		/* nonzero: IORING_SETUP_SQPOLL kernel submit thread */
-	unsigned sqpoll_idle_ms;/* SQPOLL thread idle time before it sleeps; 0 = 1000 */
-	enum urnet_backend backend;
+	unsigned ring_entries;	/* SQ size, up to 32768; 0 = 256.  CQ is 8x, never
+				 * overflows silently (URNET_RING_ENTRIES) */
+	int sqpoll;		/* nonzero: IORING_SETUP_SQPOLL kernel submit thread
+				 * (URNET_SQPOLL) */
+	unsigned sqpoll_idle_ms;/* SQPOLL thread idle time before it sleeps; 0 = 1000
+				 * (URNET_SQPOLL=ms) */
+	enum urnet_backend backend;	/* (URNET_BACKEND) */
+	int poll_us;		/* longest spin before the engine sleeps, in us, up to
+				 * 10000; 0 = 50, -1 = never spin (URNET_ENGINE_POLL_US) */
+	int slice_us;		/* scheduler slice the engine thread asks for, in us, up
+				 * to 100000; 0 = 100, -1 = the kernel's default
+				 * (URNET_ENGINE_SLICE_US) */
+	int no_ring_futex;	/* nonzero: wake parked threads with a futex syscall
+				 * each, never with IORING_OP_FUTEX_WAKE through the
+				 * ring (URNET_NO_RING_FUTEX) */
+	unsigned long reserved[8];
 };
 
 /* Defaults, then the URNET_* environment variables (see README). */
 URNET_API void urnet_engine_config_init(struct urnet_engine_config *cfg);
 
-/* Start an engine and its thread (named "urnet-engine").  NULL + errno. */
+/*
+ * Start an engine and its thread (named "urnet-engine"); cfg NULL: from
+ * urnet_engine_config_init().  NULL + errno (EINVAL: a field out of range).
+ */
 URNET_API urnet_engine *urnet_engine_new(const struct urnet_engine_config *cfg);
 
 /*

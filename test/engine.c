@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "internal.h"
+#include "ready.h"
 #include "testutil.h"
 #include "urnet_engine.h"
 
@@ -1328,6 +1328,49 @@ START_TEST(idle_poll_longest_window_serves_everything)
 }
 END_TEST
 
+/*
+ * Every engine knob the environment sets is a config field too: the
+ * environment fills the fields in, zero means the default, and a value
+ * out of range is refused.
+ */
+START_TEST(config_fields_from_environment)
+{
+	struct urnet_engine_config cfg;
+	urnet_engine *e;
+
+	setenv("URNET_ENGINE_POLL_US", "0", 1);
+	setenv("URNET_ENGINE_SLICE_US", "20", 1);
+	setenv("URNET_NO_RING_FUTEX", "1", 1);
+	urnet_engine_config_init(&cfg);
+	unsetenv("URNET_ENGINE_POLL_US");
+	unsetenv("URNET_ENGINE_SLICE_US");
+	unsetenv("URNET_NO_RING_FUTEX");
+	ck_assert_int_eq(cfg.poll_us, -1);
+	ck_assert_int_eq(cfg.slice_us, 20);
+	ck_assert_int_eq(cfg.no_ring_futex, 1);
+	for (unsigned i = 0; i < sizeof(cfg.reserved) / sizeof(cfg.reserved[0]); i++)
+		ck_assert_uint_eq(cfg.reserved[i], 0);
+	e = urnet_engine_new(&cfg);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(urnet_engine_call(e, prep_nop, NULL, 0), 0);
+	ck_assert_int_eq(urnet_engine_close(e), 0);
+
+	urnet_engine_config_init(&cfg);
+	ck_assert_int_eq(cfg.poll_us, 0);
+	ck_assert_int_eq(cfg.slice_us, 0);
+	ck_assert_int_eq(cfg.no_ring_futex, 0);
+	cfg.poll_us = 10001;
+	errno = 0;
+	ck_assert_ptr_null(urnet_engine_new(&cfg));
+	ck_assert_int_eq(errno, EINVAL);
+	cfg.poll_us = 0;
+	cfg.slice_us = -2;
+	errno = 0;
+	ck_assert_ptr_null(urnet_engine_new(&cfg));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *engine_suite(void)
@@ -1345,6 +1388,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, timeout_blocking_expires);
 	tcase_add_test(tc, timeout_async_expires);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, config_fields_from_environment);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deadline");

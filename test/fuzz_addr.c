@@ -8,10 +8,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn_internal.h"
+#include "addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

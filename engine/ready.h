@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Engine internals shared with api/ and compat/.  Not installed.
+ * The readiness interface: what api/ and compat/ use of the engine to wait
+ * for an fd.  Not installed.
  *
  * The network path is readiness-based: a caller first tries the plain
  * non-blocking syscall; on EAGAIN it sleeps on a per-fd, per-direction
@@ -9,8 +10,8 @@
  * lazily).  The kernel never holds a caller's buffer, so a waiter may leave
  * at any time (deadline, close) without cancelling anything.
  */
-#ifndef URNET_ENGINE_INTERNAL_H
-#define URNET_ENGINE_INTERNAL_H
+#ifndef URNET_ENGINE_READY_H
+#define URNET_ENGINE_READY_H
 
 #include <poll.h>
 #include <stdatomic.h>
@@ -18,9 +19,9 @@
 #include <stdint.h>
 
 #include "urnet_engine.h"
+#include "list.h"
 #include "queue.h"
-
-#define URNET__HIDDEN __attribute__((visibility("hidden")))
+#include "visibility.h"
 
 enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 
@@ -57,12 +58,12 @@ struct urnet__ready {
 	/* Engine thread only. */
 	uint32_t in_ring;		/* bit per direction: a poll is live in the ring */
 	bool retire_pending;
-	struct urnet__ready *polled_prev, *polled_next;
+	struct urnet__list polled_link;	/* in the engine's polled list while in_ring */
 	uint32_t sweep_seq[2];		/* sweep.c: seq at the last tick */
 	uint8_t sweep_quiet, sweep_every;	/* quiet ticks so far, and needed */
 	bool sweep_had_waiters;
-	/* The engine's list of bound objects, under its bound_lock. */
-	struct urnet__ready *bound_prev, *bound_next;
+	/* In the engine's list of bound objects, under its bound_lock. */
+	struct urnet__list bound_link;
 };
 
 /*
@@ -146,13 +147,6 @@ URNET__HIDDEN void urnet__ready_close(struct urnet__ready *r);
  * r freed.  Never fails.
  */
 URNET__HIDDEN void urnet__ready_destroy(struct urnet__ready *r);
-
-/*
- * urnet_engine_call() with flags: URNET__WAIT_EINTR makes a signal handler
- * cancel the operation and return -EINTR (unless it completed first).
- */
-URNET__HIDDEN int urnet__engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg,
-				     int64_t deadline_ns, unsigned flags);
 
 /*
  * fd is one of urnet's own descriptors (engine/ownfd.c), which the

@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The syscall backend's generic operations: an SQE read back as the plain
- * syscall it stands for.  Used where io_uring cannot be set up, so that
- * programs on the generic API keep working, only without the ring.
+ * The syscall backend: the engine where io_uring cannot be set up (or
+ * URNET_BACKEND=syscall), so that programs keep working, only without the
+ * ring.  Readiness waits poll in the caller (ready.c); what is left for
+ * the engine thread is the generic API's asynchronous operations, each an
+ * SQE read back as the plain syscall it stands for and run in turn.
+ * Blocking calls (urnet_engine_call) run the same way in the caller.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "futex.h"
 #include "libc.h"
 
 bool urnet__syscall_supports(uint8_t opcode)
@@ -41,8 +47,7 @@ bool urnet__syscall_supports(uint8_t opcode)
 }
 
 /* Wait for events on fd until the deadline: 1 ready, or -errno. */
-static int poll_until(int fd, short events, int64_t deadline_ns, unsigned flags,
-		      short *revents)
+static int poll_until(int fd, short events, int64_t deadline_ns, short *revents)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 
@@ -67,8 +72,6 @@ static int poll_until(int fd, short events, int64_t deadline_ns, unsigned flags,
 		}
 		if (ret < 0 && errno != EINTR)
 			return -errno;
-		if (ret < 0 && (flags & URNET__WAIT_EINTR))
-			return -EINTR;
 	}
 }
 
@@ -86,7 +89,7 @@ static clockid_t timeout_clock(unsigned timeout_flags)
 	return CLOCK_MONOTONIC;
 }
 
-static int run_timeout(const struct io_uring_sqe *sqe, int64_t deadline_ns, unsigned flags)
+static int run_timeout(const struct io_uring_sqe *sqe, int64_t deadline_ns)
 {
 	const struct __kernel_timespec *kts = (const void *)(uintptr_t)sqe->addr;
 	clockid_t clk = timeout_clock(sqe->timeout_flags);
@@ -118,8 +121,6 @@ static int run_timeout(const struct io_uring_sqe *sqe, int64_t deadline_ns, unsi
 			break;
 		if (ret != EINTR)
 			return -ret;
-		if (flags & URNET__WAIT_EINTR)
-			return -EINTR;
 	}
 	return deadline_ns > 0 ? -ETIMEDOUT : -ETIME;
 }
@@ -179,8 +180,7 @@ static ssize_t run_io(const struct io_uring_sqe *sqe)
 	}
 }
 
-int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe *sqe,
-		       int64_t deadline_ns, unsigned flags)
+int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe *sqe, int64_t deadline_ns)
 {
 	short revents = 0;
 	ssize_t ret;
@@ -193,11 +193,11 @@ int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe *sqe,
 	case IORING_OP_NOP:
 		return 0;
 	case IORING_OP_TIMEOUT:
-		return run_timeout(sqe, deadline_ns, flags);
+		return run_timeout(sqe, deadline_ns);
 	case IORING_OP_POLL_ADD:
 		if (sqe->len & IORING_POLL_ADD_MULTI)
 			return -EOPNOTSUPP;
-		ret = poll_until(sqe->fd, (short)sqe->poll32_events, deadline_ns, flags, &revents);
+		ret = poll_until(sqe->fd, (short)sqe->poll32_events, deadline_ns, &revents);
 		return ret < 0 ? (int)ret : revents;
 	case IORING_OP_CLOSE:
 	case IORING_OP_FSYNC:
@@ -210,7 +210,7 @@ int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe *sqe,
 	default:
 		/* Wait first so that a deadline can end the call. */
 		if (deadline_ns > 0) {
-			ret = poll_until(sqe->fd, op_events(sqe->opcode), deadline_ns, flags, NULL);
+			ret = poll_until(sqe->fd, op_events(sqe->opcode), deadline_ns, NULL);
 			if (ret < 0)
 				return (int)ret;
 		}
@@ -218,8 +218,53 @@ int urnet__syscall_run(urnet_engine *e, const struct io_uring_sqe *sqe,
 	}
 	do {
 		ret = run_io(sqe);
-	} while (ret < 0 && errno == EINTR && !(flags & URNET__WAIT_EINTR));
+	} while (ret < 0 && errno == EINTR);
 	if (ret < 0)
 		return -errno;
 	return ret > INT32_MAX ? INT32_MAX : (int)ret;
+}
+
+void urnet__syscall_loop(urnet_engine *e)
+{
+	for (;;) {
+		struct urnet__qnode *n = urnet__queue_take_all(&e->queue);
+
+		while (n) {
+			struct urnet__qnode *next = n->next;
+			struct urnet__op *op = urnet__container_of(n, struct urnet__op, node);
+
+			/* Only async operations come here; blocking calls run inline. */
+			if (n->kind == URNET__Q_USER) {
+				struct io_uring_sqe sqe;
+				int res = -ECANCELED;
+
+				if (!atomic_load_explicit(&e->stopping, memory_order_acquire)) {
+					memset(&sqe, 0, sizeof(sqe));
+					op->prep(&sqe, op->arg);
+					res = urnet__syscall_run(e, &sqe, 0);
+				}
+				urnet__op_finish(e, op, res, 0);
+			}
+			n = next;
+		}
+		if (atomic_load_explicit(&e->stopping, memory_order_acquire) &&
+		    urnet__engine_try_exit(e))
+			break;
+		if (atomic_load_explicit(&e->stopping, memory_order_acquire)) {
+			sched_yield();
+			continue;
+		}
+		atomic_store_explicit(&e->sleeping, 1, memory_order_seq_cst);
+		/*
+		 * A stop between the check above and the store has spent its
+		 * wake already (a futex wake is not kept, unlike the ring's
+		 * eventfd): look at the flag again.
+		 */
+		if (!urnet__queue_empty(&e->queue) ||
+		    atomic_load_explicit(&e->stopping, memory_order_seq_cst)) {
+			atomic_store_explicit(&e->sleeping, 0, memory_order_relaxed);
+			continue;
+		}
+		urnet__futex_wait(&e->sleeping, 1, 0);
+	}
 }

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to api/: network names and address strings (addr.c), parsed into
+ * sockaddrs and formatted back.  Apart from the conn objects so that the
+ * parser builds on its own, as the fuzz harness (test/fuzz_addr.c) does.
+ * Not installed.
+ */
+#ifndef URNET_API_ADDR_H
+#define URNET_API_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "visibility.h"
+
+/* Longest text form: "@" + a 107-byte abstract name + NUL, or "[v6%zone]:port". */
+#define URNET__ADDRSTRLEN 112
+
+enum urnet__net {
+	URNET__NET_TCP,		/* IPv4 or IPv6, as the address says */
+	URNET__NET_TCP4,
+	URNET__NET_TCP6,
+	URNET__NET_UNIX,
+};
+
+struct urnet__sockaddr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+		struct sockaddr_un un;
+		struct sockaddr_storage ss;
+	} u;
+	socklen_t len;
+	bool wildcard;		/* host part was empty: listen on every interface */
+};
+
+URNET__HIDDEN int urnet__parse_network(const char *network, enum urnet__net *net);
+URNET__HIDDEN int urnet__parse_address(enum urnet__net net, const char *address,
+				       bool for_listen, struct urnet__sockaddr *out);
+URNET__HIDDEN void urnet__format_sockaddr(const struct sockaddr *sa, socklen_t len,
+					  char *buf, size_t size);
+
+#endif

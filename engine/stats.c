@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's counters (struct urnet__totals): counted with relaxed
+ * atomics where the work happens, read without stopping anything, and
+ * summed over engines for the exit stats line (default.c).  Parks are
+ * counted per CPU slot, for the reason given at struct urnet__count_slot.
+ */
+#include "config.h"
+
+#include <sched.h>
+
+#include "engine.h"
+
+void urnet__totals_read(const struct urnet__totals *t, struct urnet_engine_stats *out)
+{
+	out->submitted = atomic_load_explicit(&t->submitted, memory_order_relaxed);
+	out->completed = atomic_load_explicit(&t->completed, memory_order_relaxed);
+	out->batches = atomic_load_explicit(&t->batches, memory_order_relaxed);
+	out->engine_wakeups = atomic_load_explicit(&t->engine_wakeups, memory_order_relaxed);
+	out->parked = 0;
+	for (unsigned i = 0; i < URNET__PARKED_SLOTS; i++)
+		out->parked += atomic_load_explicit(&t->parked[i].n, memory_order_relaxed);
+	out->readiness = atomic_load_explicit(&t->readiness, memory_order_relaxed);
+	out->syscall_ops = atomic_load_explicit(&t->syscall_ops, memory_order_relaxed);
+}
+
+void urnet__totals_sum(struct urnet_engine_stats *sum, const struct urnet__totals *t)
+{
+	struct urnet_engine_stats s;
+
+	urnet__totals_read(t, &s);
+	sum->submitted += s.submitted;
+	sum->completed += s.completed;
+	sum->batches += s.batches;
+	sum->engine_wakeups += s.engine_wakeups;
+	sum->parked += s.parked;
+	sum->readiness += s.readiness;
+	sum->syscall_ops += s.syscall_ops;
+}
+
+void urnet__totals_add(struct urnet__totals *t, const struct urnet_engine_stats *s)
+{
+	atomic_fetch_add(&t->submitted, s->submitted);
+	atomic_fetch_add(&t->completed, s->completed);
+	atomic_fetch_add(&t->batches, s->batches);
+	atomic_fetch_add(&t->engine_wakeups, s->engine_wakeups);
+	urnet__totals_add_parked(t, s->parked);
+	atomic_fetch_add(&t->readiness, s->readiness);
+	atomic_fetch_add(&t->syscall_ops, s->syscall_ops);
+}
+
+void urnet__totals_add_parked(struct urnet__totals *t, uint64_t n)
+{
+	int cpu = sched_getcpu();
+
+	urnet__stat_add(&t->parked[(unsigned)(cpu < 0 ? 0 : cpu) % URNET__PARKED_SLOTS].n, n);
+}
+
+void urnet__engine_count_parked(urnet_engine *e)
+{
+	urnet__totals_add_parked(&e->stats, 1);
+}
+
+void urnet__engine_count_syscall_op(urnet_engine *e)
+{
+	urnet__stat_add(&e->stats.syscall_ops, 1);
+}
+
+void urnet_engine_get_stats(const urnet_engine *e, struct urnet_engine_stats *out)
+{
+	urnet__totals_read(&e->stats, out);
+}
