@@ -14,9 +14,10 @@
  * and then put back.  The number chosen is the lowest free one from the
  * soft limit up, so the kernel's fd table grows only by what urnet holds.
  * Where the hard limit leaves no room, the descriptor goes to the top of
- * the program's range instead (below 65536, to keep the table small), or
- * is not opened (EMFILE) when that is full: the callers then let the
- * kernel do the waiting, as it would without urnet.
+ * the program's range instead (below 65536, to keep the table small), or,
+ * when that is full too, stays at the number the kernel gave it.  Only a
+ * process with no free number at all gets none (EMFILE): the callers then
+ * let the kernel do the waiting, as it would without urnet.
  *
  * Being out of the program's range, the numbers are also out of its
  * reach: the preload module's close() and close_range()/closefrom() leave
@@ -187,11 +188,16 @@ int urnet__own_fd(int (*open_fn)(void *), void *arg)
 	}
 	if (fd >= 0 && fd < base) {
 		nfd = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
-		if (nfd >= 0 || !raised) {
-			/* Rather none than one of the program's next numbers. */
+		/*
+		 * No room up there either (more of urnet's own than the top
+		 * sixteenth holds, e.g. an eventfd per socket for thousands of
+		 * sockets on the syscall backend): keep the low number.  One of
+		 * the program's next numbers is taken, but every call still
+		 * works, where failing would fail the program's dial or accept.
+		 */
+		if (nfd >= 0) {
 			raw_close(fd);
 			fd = nfd;
-			err = EMFILE;
 		}
 	}
 	/* A concurrent setrlimit of the program's in this window would be undone. */

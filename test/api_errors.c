@@ -423,6 +423,37 @@ START_TEST(accept_out_of_fds)
 }
 END_TEST
 
+/*
+ * A process whose hard descriptor limit equals its soft one has no room
+ * above it for urnet's own descriptors (on the syscall backend an eventfd
+ * per conn): they go to the top sixteenth of the range, and once that is
+ * full to low numbers.  Many conns must still open and wait, never fail
+ * with EMFILE while numbers are free.
+ */
+START_TEST(conns_open_past_urnets_share_of_a_hard_limit)
+{
+	enum { PAIRS = 40 };
+	urnet_conn *c[PAIRS], *s[PAIRS];
+	struct rlimit rl = { 256, 256 };
+	char byte;
+
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	for (int i = 0; i < PAIRS; i++)
+		api_tcp_pair(&c[i], &s[i]);
+	for (int i = 0; i < PAIRS; i++) {
+		/* A read that has to wait: its readiness object is in use. */
+		ck_assert_int_eq(urnet_conn_set_read_deadline(c[i], urnet_now_ns() + MSEC), 0);
+		errno = 0;
+		ck_assert_int_eq(urnet_conn_read(c[i], &byte, 1), -1);
+		ck_assert_int_eq(errno, ETIMEDOUT);
+	}
+	for (int i = 0; i < PAIRS; i++) {
+		ck_assert_int_eq(urnet_conn_close(c[i]), 0);
+		ck_assert_int_eq(urnet_conn_close(s[i]), 0);
+	}
+}
+END_TEST
+
 static Suite *api_errors_suite(void)
 {
 	Suite *s = suite_create("api_errors");
@@ -458,6 +489,7 @@ static Suite *api_errors_suite(void)
 	tcase_add_test(tc, null_objects);
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, accept_out_of_fds);
+	tcase_add_test(tc, conns_open_past_urnets_share_of_a_hard_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
