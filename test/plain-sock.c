@@ -78,27 +78,6 @@ static void say(const char *what, long ret, int err)
 	fflush(stdout);
 }
 
-static void *watchdog_main(void *arg)
-{
-	(void)arg;
-	sleep(WATCHDOG_S);
-	fprintf(stderr, "plain-sock: %s: hung for %d s\n", mode, WATCHDOG_S);
-	_exit(3);
-}
-
-static void start_watchdog(void)
-{
-	sigset_t all, old;
-	pthread_t t;
-
-	/* Its thread takes no signal meant for the others. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	CHECK(pthread_create(&t, NULL, watchdog_main, NULL) == 0, "watchdog");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_detach(t);
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -654,7 +633,7 @@ int main(int argc, char **argv)
 				mode = argv[1];
 				setvbuf(stdout, NULL, _IOLBF, 0);
 				signal(SIGPIPE, SIG_IGN);
-				start_watchdog();
+				watchdog(WATCHDOG_S);
 				modes[i].run();
 				fflush(stdout);
 				return 0;

@@ -57,23 +57,6 @@ static pid_t gettid_(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* A hang ends the program with a message instead of a silent timeout. */
-static void *watchdog_main(void *arg)
-{
-	sleep((unsigned)(uintptr_t)arg);
-	fprintf(stderr, "plain-wait: %s: hung for %u s\n", mode, (unsigned)(uintptr_t)arg);
-	_exit(3);
-}
-
-static void watchdog(unsigned seconds)
-{
-	pthread_t th;
-
-	CHECK(pthread_create(&th, NULL, watchdog_main, (void *)(uintptr_t)seconds) == 0,
-	      "pthread_create");
-	pthread_detach(th);
-}
-
 static const char *err_name(ssize_t n, int err)
 {
 	static char buf[32];

@@ -11,6 +11,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,32 @@ static inline bool wait_sleeping(pid_t tid)
 		usleep(1000);
 	}
 	return false;
+}
+
+static inline void *watchdog_main(void *arg)
+{
+	sleep((unsigned)(uintptr_t)arg);
+	fprintf(stderr, "%s: %s: hung for %u s\n", program_invocation_short_name, mode,
+		(unsigned)(uintptr_t)arg);
+	_exit(3);
+}
+
+/*
+ * A hang ends the program after seconds with a message instead of a silent
+ * timeout.  The watchdog's thread blocks every signal, so that none meant
+ * for the program's threads (alarm, a process-directed kill) lands there.
+ */
+static inline void watchdog(unsigned seconds)
+{
+	sigset_t all, old;
+	pthread_t t;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	CHECK(pthread_create(&t, NULL, watchdog_main, (void *)(uintptr_t)seconds) == 0,
+	      "watchdog");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_detach(t);
 }
 
 /* Up to 10 s until tid sleeps in a call; the program fails if it never does. */
