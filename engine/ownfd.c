@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -163,7 +164,37 @@ int urnet__own_fd_spare(unsigned first, unsigned last, int (*fn)(unsigned, unsig
 	return fn(from, last, arg);
 }
 
-int urnet__own_fd(int (*open_fn)(void *), void *arg)
+/*
+ * One raise at a time.  Two threads raising at once would each read the
+ * limit, and the one that read the other's raised value, putting it back
+ * last, would leave the process with thousands of numbers above the limit
+ * it set.  Held across fork too: a child forked in the window would keep
+ * the raised limit.
+ */
+static pthread_mutex_t raise_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t raise_once = PTHREAD_ONCE_INIT;
+
+static void raise_lock_take(void)
+{
+	pthread_mutex_lock(&raise_lock);
+}
+
+static void raise_lock_give(void)
+{
+	pthread_mutex_unlock(&raise_lock);
+}
+
+static void raise_lock_reset(void)
+{
+	pthread_mutex_init(&raise_lock, NULL);
+}
+
+static void raise_lock_hooks(void)
+{
+	pthread_atfork(raise_lock_take, raise_lock_give, raise_lock_reset);
+}
+
+static int own_fd_locked(int (*open_fn)(void *), void *arg)
 {
 	struct rlimit old, wide;
 	bool raised = false;
@@ -205,6 +236,19 @@ int urnet__own_fd(int (*open_fn)(void *), void *arg)
 		setrlimit(RLIMIT_NOFILE, &old);
 	if (fd >= 0)
 		own_add(fd);
+	errno = err;
+	return fd;
+}
+
+int urnet__own_fd(int (*open_fn)(void *), void *arg)
+{
+	int fd, err;
+
+	pthread_once(&raise_once, raise_lock_hooks);
+	raise_lock_take();
+	fd = own_fd_locked(open_fn, arg);
+	err = errno;
+	raise_lock_give();
 	errno = err;
 	return fd;
 }

@@ -454,6 +454,60 @@ START_TEST(conns_open_past_urnets_share_of_a_hard_limit)
 }
 END_TEST
 
+/*
+ * urnet opens its own descriptors above the soft limit by raising it for a
+ * moment.  Threads that open them at once (the syscall backend's eventfd
+ * per conn) must leave the program's limit as it was:
+ * one raise seen as the limit by another and put back last would leave
+ * the process with thousands of numbers it never asked for.
+ */
+enum { RAISE_THREADS = 8, RAISE_ROUNDS = 40 };
+
+static pthread_barrier_t raise_barrier;
+
+static void *open_and_wait(void *arg)
+{
+	urnet_conn **pair = arg;
+	char byte;
+
+	pthread_barrier_wait(&raise_barrier);
+	api_tcp_pair(&pair[0], &pair[1]);
+	ck_assert_int_eq(urnet_conn_set_read_deadline(pair[0], urnet_now_ns() + MSEC), 0);
+	errno = 0;
+	ck_assert_int_eq(urnet_conn_read(pair[0], &byte, 1), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	return NULL;
+}
+
+START_TEST(soft_limit_restored_after_concurrent_conn_opens)
+{
+	urnet_conn *pairs[RAISE_THREADS][2];
+	pthread_t t[RAISE_THREADS];
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_msg(rl.rlim_max > 256, "hard limit %llu: no room above 256",
+		      (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = 256;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	for (int round = 0; round < RAISE_ROUNDS; round++) {
+		ck_assert_int_eq(pthread_barrier_init(&raise_barrier, NULL, RAISE_THREADS), 0);
+		for (int i = 0; i < RAISE_THREADS; i++)
+			ck_assert_int_eq(pthread_create(&t[i], NULL, open_and_wait, pairs[i]), 0);
+		for (int i = 0; i < RAISE_THREADS; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&raise_barrier);
+		for (int i = 0; i < RAISE_THREADS; i++) {
+			ck_assert_int_eq(urnet_conn_close(pairs[i][0]), 0);
+			ck_assert_int_eq(urnet_conn_close(pairs[i][1]), 0);
+		}
+		ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+		ck_assert_msg(rl.rlim_cur == 256, "round %d: soft limit %llu, set 256", round,
+			      (unsigned long long)rl.rlim_cur);
+	}
+}
+END_TEST
+
 static Suite *api_errors_suite(void)
 {
 	Suite *s = suite_create("api_errors");
@@ -490,6 +544,7 @@ static Suite *api_errors_suite(void)
 	tcase_add_test(tc, bad_arguments);
 	tcase_add_test(tc, accept_out_of_fds);
 	tcase_add_test(tc, conns_open_past_urnets_share_of_a_hard_limit);
+	tcase_add_test(tc, soft_limit_restored_after_concurrent_conn_opens);
 	suite_add_tcase(s, tc);
 	return s;
 }
