@@ -21,6 +21,7 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct urnet__list registry = URNET__LIST_INIT(registry);	/* reg_link */
 static struct urnet__totals closed_totals;	/* engines already stopped */
 static bool hooks_installed;
+static bool ran_here;		/* this process started an engine */
 
 static urnet_engine *_Atomic defaults[URNET__MAX_ENGINES];
 static _Atomic unsigned default_count;
@@ -37,7 +38,11 @@ static void print_stats_at_exit(void)
 	char line[512];
 	int n;
 
-	if (!urnet__env_stats())
+	/*
+	 * A forked child inherits the handler and the parent's counters: it
+	 * has stats of its own only once it starts an engine.
+	 */
+	if (!urnet__env_stats() || !ran_here)
 		return;
 	memset(&sum, 0, sizeof(sum));
 	pthread_mutex_lock(&registry_lock);
@@ -116,6 +121,9 @@ static void fork_child(void)
 		urnet__ring_exit(&e->ring);
 	}
 	urnet__list_init(&registry);
+	memset(&closed_totals, 0, sizeof(closed_totals));
+	last_backend = NULL;
+	ran_here = false;
 	for (i = 0; i < URNET__MAX_ENGINES; i++)
 		atomic_store(&defaults[i], NULL);
 	atomic_store(&default_count, 0);
@@ -132,6 +140,7 @@ void urnet__registry_add(urnet_engine *e)
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 	}
 	urnet__list_add(&registry, &e->reg_link);
+	ran_here = true;
 	last_backend = urnet_engine_backend(e);
 	pthread_mutex_unlock(&registry_lock);
 }

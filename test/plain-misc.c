@@ -179,6 +179,13 @@ static int fork_case(const char *self)
 	}
 	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child failed");
+	/* A child that never waits and leaves through exit(): no stats of its own. */
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		exit(0);
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the quiet child failed");
 	blocked_round();	/* and the parent goes on */
 	return 0;
 }

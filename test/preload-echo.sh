@@ -36,11 +36,14 @@ for m in $modes; do
 		fail "plain-misc $m: $(cat "$tmp/misc.err")"
 	engine_worked "$tmp/misc.err" "plain-misc $m"
 	# fork: the parent and the exec'd child each exit with an engine
-	# (the forked child's engine ends with its exec, printing nothing).
+	# (the forked child's engine ends with its exec, printing nothing);
+	# a child that ran no engine of its own prints no line either.
 	if [ "$m" = fork ]; then
 		n=$(grep -c '^urnet-stats:' "$tmp/misc.err")
-		[ "$n" -ge 2 ] ||
-			fail "fork: $n stats lines, expected the parent's and the exec'd child's"
+		[ "$n" -eq 2 ] ||
+			fail "fork: $n stats lines, expected the parent's and the exec'd child's: $(cat "$tmp/misc.err")"
+		! grep -q '^urnet-stats:.* engines=0' "$tmp/misc.err" ||
+			fail "fork: a process without an engine printed stats: $(cat "$tmp/misc.err")"
 	fi
 done
 
