@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "libc.h"
+#include "waits.h"
 
 #define URNET__MAX_ENGINES 64
 
@@ -27,30 +28,38 @@ static _Atomic unsigned default_count;
 static pthread_mutex_t defaults_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *last_backend;
 
+unsigned urnet__registry_stats(struct urnet_engine_stats *sum, const char **backend)
+{
+	unsigned engines = 0;
+	struct urnet__list *l;
+
+	memset(sum, 0, sizeof(*sum));
+	pthread_mutex_lock(&registry_lock);
+	urnet__totals_sum(sum, &closed_totals);
+	*backend = last_backend;
+	urnet__list_for_each(l, &registry) {
+		urnet_engine *e = urnet__list_entry(l, urnet_engine, reg_link);
+
+		urnet__totals_sum(sum, &e->stats);
+		*backend = urnet_engine_backend(e);
+		engines++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return engines;
+}
+
 /* URNET_STATS=1: one line on stderr at exit, for scripts to read. */
 static void print_stats_at_exit(void)
 {
 	struct urnet_engine_stats sum;
 	const char *backend;
-	unsigned engines = 0;
-	struct urnet__list *l;
+	unsigned engines;
 	char line[512];
 	int n;
 
 	if (!urnet__env_stats())
 		return;
-	memset(&sum, 0, sizeof(sum));
-	pthread_mutex_lock(&registry_lock);
-	urnet__totals_sum(&sum, &closed_totals);
-	backend = last_backend;
-	urnet__list_for_each(l, &registry) {
-		urnet_engine *e = urnet__list_entry(l, urnet_engine, reg_link);
-
-		urnet__totals_sum(&sum, &e->stats);
-		backend = urnet_engine_backend(e);
-		engines++;
-	}
-	pthread_mutex_unlock(&registry_lock);
+	engines = urnet__registry_stats(&sum, &backend);
 	n = snprintf(line, sizeof(line),
 		     "urnet-stats: pid=%d backend=%s engines=%u submitted=%llu completed=%llu "
 		     "batches=%llu engine_wakeups=%llu parked=%llu readiness=%llu syscall_ops=%llu\n",
@@ -134,6 +143,8 @@ void urnet__registry_add(urnet_engine *e)
 	urnet__list_add(&registry, &e->reg_link);
 	last_backend = urnet_engine_backend(e);
 	pthread_mutex_unlock(&registry_lock);
+	/* Where there is an engine, another process may ask what waits on it. */
+	urnet__waits_serve_start();
 }
 
 void urnet__registry_remove(urnet_engine *e)

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The list of parked calls written out: the JSON lines that urnet-top
+ * reads from the channel, and the table of urnet_dump_waits().  Each fd is
+ * described as it is when the list is taken (a number closed meanwhile
+ * shows as "-", one reused shows the new socket): the parked threads are
+ * never asked anything.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "waits.h"
+
+struct fd_desc {
+	const char *sock;
+	char local[112];
+	char peer[112];
+};
+
+struct wait_list {
+	struct urnet__wait_rec *recs;
+	size_t n;
+	int64_t now_ns;
+};
+
+static const char *sock_kind(int fd)
+{
+	int dom = 0, type = 0;
+	socklen_t l1 = sizeof(dom), l2 = sizeof(type);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l1) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l2))
+		return "-";
+	switch (dom) {
+	case AF_INET:
+		return type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "inet";
+	case AF_INET6:
+		return type == SOCK_STREAM ? "tcp6" : type == SOCK_DGRAM ? "udp6" : "inet6";
+	case AF_UNIX:
+		return type == SOCK_STREAM ? "unix" : type == SOCK_DGRAM ? "unix-dgram"
+									 : "unix-seqpacket";
+	default:
+		return "socket";
+	}
+}
+
+static void addr_text(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	snprintf(out, size, "-");
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host)))
+			snprintf(out, size, "%s:%u", host, ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host)))
+			snprintf(out, size, "[%s]:%u", host, ntohs(a->sin6_port));
+	} else if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *a = (const void *)ss;
+		size_t plen = len > offsetof(struct sockaddr_un, sun_path)
+				      ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+
+		if (plen && a->sun_path[0])
+			snprintf(out, size, "%.*s", (int)strnlen(a->sun_path, plen), a->sun_path);
+		else if (plen > 1)	/* abstract: shown as ss(8) does */
+			snprintf(out, size, "@%.*s", (int)(plen - 1), a->sun_path + 1);
+	}
+}
+
+static void describe(int fd, struct fd_desc *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	d->sock = sock_kind(fd);
+	snprintf(d->local, sizeof(d->local), "-");
+	snprintf(d->peer, sizeof(d->peer), "-");
+	if (d->sock[0] == '-')
+		return;
+	memset(&ss, 0, sizeof(ss));
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_text(&ss, len, d->local, sizeof(d->local));
+	memset(&ss, 0, sizeof(ss));
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_text(&ss, len, d->peer, sizeof(d->peer));
+}
+
+static void thread_name(int tid, char *out, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(out, size, "?");
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(out, (int)size, f))
+		out[strcspn(out, "\n")] = 0;
+	fclose(f);
+}
+
+/* Longest wait first. */
+static int by_since(const void *a, const void *b)
+{
+	const struct urnet__wait_rec *x = a, *y = b;
+
+	return (x->since_ns > y->since_ns) - (x->since_ns < y->since_ns);
+}
+
+static int list_take(struct wait_list *l)
+{
+	size_t cap = urnet__waits_snapshot(NULL, 0) + 64;
+
+	l->recs = calloc(cap, sizeof(*l->recs));
+	if (!l->recs)
+		return -ENOMEM;
+	l->n = urnet__waits_snapshot(l->recs, cap);
+	if (l->n > cap)
+		l->n = cap;
+	l->now_ns = urnet_now_ns();
+	qsort(l->recs, l->n, sizeof(*l->recs), by_since);
+	return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static unsigned header_stats(struct urnet_engine_stats *st, const char **backend)
+{
+	unsigned engines = urnet__registry_stats(st, backend);
+
+	if (!*backend)
+		*backend = "none";
+	return engines;
+}
+
+static int finish(FILE *f)
+{
+	return fflush(f) || ferror(f) ? -EIO : 0;
+}
+
+int urnet__waits_write_json(FILE *f)
+{
+	uint64_t hist[URNET__WK_COUNT][URNET__WAIT_BUCKETS];
+	struct urnet_engine_stats st;
+	struct wait_list l;
+	const char *backend;
+	unsigned engines = header_stats(&st, &backend);
+	int ret = list_take(&l);
+
+	if (ret)
+		return ret;
+	fprintf(f, "{\"type\":\"header\",\"pid\":%d,\"backend\":\"%s\",\"engines\":%u,"
+		"\"submitted\":%llu,\"completed\":%llu,\"engine_wakeups\":%llu,"
+		"\"parked_total\":%llu,\"readiness\":%llu,\"syscall_ops\":%llu,"
+		"\"parked_now\":%zu,\"now_ns\":%lld}\n",
+		(int)getpid(), backend, engines, (unsigned long long)st.submitted,
+		(unsigned long long)st.completed, (unsigned long long)st.engine_wakeups,
+		(unsigned long long)st.parked, (unsigned long long)st.readiness,
+		(unsigned long long)st.syscall_ops, l.n, (long long)l.now_ns);
+	for (size_t i = 0; i < l.n; i++) {
+		const struct urnet__wait_rec *r = &l.recs[i];
+		struct fd_desc d;
+		char name[32];
+
+		describe(r->fd, &d);
+		thread_name(r->tid, name, sizeof(name));
+		fprintf(f, "{\"type\":\"wait\",\"tid\":%d,\"name\":", r->tid);
+		json_str(f, name);
+		fprintf(f, ",\"fd\":%d,\"sock\":\"%s\",\"local\":", r->fd, d.sock);
+		json_str(f, d.local);
+		fputs(",\"peer\":", f);
+		json_str(f, d.peer);
+		fprintf(f, ",\"call\":\"%s\",\"wait_ns\":%lld,\"deadline_ns\":",
+			urnet__wait_kind_name(r->kind), (long long)(l.now_ns - r->since_ns));
+		if (r->deadline_ns)
+			fprintf(f, "%lld}\n", (long long)(r->deadline_ns - l.now_ns));
+		else
+			fputs("null}\n", f);
+	}
+	urnet__waits_hist(hist);
+	for (unsigned k = 0; k < URNET__WK_COUNT; k++) {
+		fprintf(f, "{\"type\":\"hist\",\"call\":\"%s\",\"buckets\":[",
+			urnet__wait_kind_name(k));
+		for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
+			fprintf(f, "%s%llu", b ? "," : "", (unsigned long long)hist[k][b]);
+		fputs("]}\n", f);
+	}
+	free(l.recs);
+	return finish(f);
+}
+
+static void dur_text(int64_t ns, char *out, size_t size)
+{
+	if (ns < 0)
+		snprintf(out, size, "-%lldus", (long long)(-ns / 1000));
+	else if (ns < 1000000)
+		snprintf(out, size, "%lldus", (long long)(ns / 1000));
+	else if (ns < 1000000000)
+		snprintf(out, size, "%.1fms", (double)ns / 1e6);
+	else
+		snprintf(out, size, "%.2fs", (double)ns / 1e9);
+}
+
+int urnet__waits_write_table(FILE *f)
+{
+	static const char *const bucket_names[URNET__WAIT_BUCKETS] = {
+		"<10us", "<100us", "<1ms", "<10ms", "<100ms", "<1s", "<10s", ">=10s"
+	};
+	uint64_t hist[URNET__WK_COUNT][URNET__WAIT_BUCKETS];
+	struct urnet_engine_stats st;
+	struct wait_list l;
+	const char *backend;
+	unsigned engines = header_stats(&st, &backend);
+	int ret = list_take(&l);
+
+	if (ret)
+		return ret;
+	fprintf(f, "pid %d  backend %s  engines %u  submitted %llu  completed %llu  "
+		"wakeups %llu  parked now %zu (total %llu)\n",
+		(int)getpid(), backend, engines, (unsigned long long)st.submitted,
+		(unsigned long long)st.completed, (unsigned long long)st.engine_wakeups, l.n,
+		(unsigned long long)st.parked);
+	fprintf(f, "%-8s %-15s %5s %-6s %-24s %-24s %-9s %9s %9s\n", "TID", "NAME", "FD",
+		"SOCK", "LOCAL", "PEER", "CALL", "WAITED", "DEADLINE");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct urnet__wait_rec *r = &l.recs[i];
+		char name[32], waited[24], dl[24] = "-";
+		struct fd_desc d;
+
+		describe(r->fd, &d);
+		thread_name(r->tid, name, sizeof(name));
+		dur_text(l.now_ns - r->since_ns, waited, sizeof(waited));
+		if (r->deadline_ns)
+			dur_text(r->deadline_ns - l.now_ns, dl, sizeof(dl));
+		fprintf(f, "%-8d %-15s %5d %-6s %-24s %-24s %-9s %9s %9s\n", r->tid, name, r->fd,
+			d.sock, d.local, d.peer, urnet__wait_kind_name(r->kind), waited, dl);
+	}
+	urnet__waits_hist(hist);
+	fprintf(f, "%-9s", "WAITS");
+	for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
+		fprintf(f, " %9s", bucket_names[b]);
+	fputc('\n', f);
+	for (unsigned k = 0; k < URNET__WK_COUNT; k++) {
+		uint64_t any = 0;
+
+		for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
+			any |= hist[k][b];
+		if (!any)
+			continue;
+		fprintf(f, "%-9s", urnet__wait_kind_name(k));
+		for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
+			fprintf(f, " %9llu", (unsigned long long)hist[k][b]);
+		fputc('\n', f);
+	}
+	free(l.recs);
+	return finish(f);
+}
+
+int urnet_dump_waits(FILE *f)
+{
+	if (!f)
+		return -EINVAL;
+	return urnet__waits_write_table(f);
+}
