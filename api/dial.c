@@ -45,6 +45,7 @@ static int inet_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 			return ret;
 		if (urnet__expired(deadline))
 			return -ETIMEDOUT;
+		urnet__waits_note_peer(&sa->u.sa, sa->len);
 		ret = urnet__ready_wait(r, URNET__WRITE, snap, deadline,
 				       URNET__WAIT_KIND(URNET__WK_CONNECT));
 		if (ret < 0 && ret != -ETIMEDOUT)

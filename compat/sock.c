@@ -173,6 +173,7 @@ static int connect_wait(struct urnet__call *c, const struct connect_args *a, int
 			if (ret != -EALREADY && ret != -EINPROGRESS)
 				return ret;
 		}
+		urnet__waits_note_peer(a->addr, a->len);
 		err = urnet__call_wait(c, URNET__WRITE, snap, URNET__WK_CONNECT);
 		if (err == -EAGAIN)
 			return pending;

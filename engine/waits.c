@@ -24,6 +24,9 @@ struct slot {
 	_Atomic int64_t since_ns;
 	_Atomic int64_t deadline_ns;
 	_Atomic int32_t tid;
+	/* A connect's target, which the kernel does not tell until connected. */
+	_Atomic uint32_t peer_len;
+	_Atomic uint64_t peer[URNET__WAIT_PEER_WORDS];
 	/* A live thread owns the slot; claimed with a CAS, handed back at its exit. */
 	_Atomic uint32_t in_use;
 	/* Owner only writes; readers sum.  Kept across owners: counts since start. */
@@ -33,6 +36,7 @@ struct slot {
 
 static struct slot *_Atomic slots;	/* pushed at the head, never removed */
 static _Thread_local struct slot *self;
+static _Thread_local bool peer_noted;	/* for the next park only */
 static pthread_key_t exit_key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static _Atomic uint32_t once_done;
@@ -134,6 +138,36 @@ static struct slot *slot_get(void)
 	return s;
 }
 
+/* The owner starts rewriting its slot: readers that see it retry or skip. */
+static uint32_t write_begin(struct slot *s)
+{
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	return seq + 2;
+}
+
+void urnet__waits_note_peer(const struct sockaddr *addr, socklen_t len)
+{
+	uint64_t words[URNET__WAIT_PEER_WORDS] = { 0 };
+	struct slot *s = self;
+	uint32_t seq;
+
+	if (!s && !(s = slot_get()))
+		return;
+	if (!addr || len > sizeof(words))
+		len = 0;
+	else
+		memcpy(words, addr, len);
+	seq = write_begin(s);
+	for (unsigned i = 0; i < URNET__WAIT_PEER_WORDS; i++)
+		atomic_store_explicit(&s->peer[i], words[i], memory_order_relaxed);
+	atomic_store_explicit(&s->peer_len, len, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq, memory_order_release);
+	peer_noted = true;
+}
+
 void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns)
 {
 	struct slot *s = self;
@@ -141,15 +175,16 @@ void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns)
 
 	if (!s && !(s = slot_get()))
 		return;
-	seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	seq = write_begin(s);
+	if (!peer_noted)
+		atomic_store_explicit(&s->peer_len, 0, memory_order_relaxed);
+	peer_noted = false;
 	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
 	atomic_store_explicit(&s->kind, kind, memory_order_relaxed);
 	atomic_store_explicit(&s->since_ns, urnet_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&s->deadline_ns, deadline_ns, memory_order_relaxed);
 	atomic_store_explicit(&s->parked, 1, memory_order_relaxed);
-	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+	atomic_store_explicit(&s->seq, seq, memory_order_release);
 }
 
 static unsigned bucket(int64_t ns)
@@ -197,6 +232,9 @@ static bool slot_read(struct slot *s, struct urnet__wait_rec *r)
 		r->kind = atomic_load_explicit(&s->kind, memory_order_relaxed);
 		r->since_ns = atomic_load_explicit(&s->since_ns, memory_order_relaxed);
 		r->deadline_ns = atomic_load_explicit(&s->deadline_ns, memory_order_relaxed);
+		r->peer_len = atomic_load_explicit(&s->peer_len, memory_order_relaxed);
+		for (unsigned i = 0; i < URNET__WAIT_PEER_WORDS; i++)
+			r->peer[i] = atomic_load_explicit(&s->peer[i], memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == seq)
 			return true;

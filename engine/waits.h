@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "visibility.h"
 
@@ -46,6 +47,15 @@ URNET__HIDDEN const char *urnet__wait_kind_name(unsigned kind);
 URNET__HIDDEN void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns);
 URNET__HIDDEN void urnet__waits_unpark(void);
 
+/*
+ * The next park of this thread waits for a connection to addr: shown as
+ * the peer while the kernel has none to tell (a connect under way).
+ */
+URNET__HIDDEN void urnet__waits_note_peer(const struct sockaddr *addr, socklen_t len);
+
+/* Room for a sockaddr_in6 */
+#define URNET__WAIT_PEER_WORDS 4
+
 /* One parked call as a reader saw it. */
 struct urnet__wait_rec {
 	int tid;
@@ -53,6 +63,8 @@ struct urnet__wait_rec {
 	unsigned kind;
 	int64_t since_ns;	/* CLOCK_MONOTONIC */
 	int64_t deadline_ns;	/* 0: none */
+	uint32_t peer_len;	/* 0: none noted */
+	uint64_t peer[URNET__WAIT_PEER_WORDS];
 };
 
 /*

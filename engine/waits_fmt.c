@@ -80,10 +80,11 @@ static void addr_text(const struct sockaddr_storage *ss, socklen_t len, char *ou
 	}
 }
 
-static void describe(int fd, struct fd_desc *d)
+static void describe(const struct urnet__wait_rec *r, struct fd_desc *d)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int fd = r->fd;
 
 	d->sock = sock_kind(fd);
 	snprintf(d->local, sizeof(d->local), "-");
@@ -96,8 +97,14 @@ static void describe(int fd, struct fd_desc *d)
 		addr_text(&ss, len, d->local, sizeof(d->local));
 	memset(&ss, 0, sizeof(ss));
 	len = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
 		addr_text(&ss, len, d->peer, sizeof(d->peer));
+	} else if (r->peer_len && r->peer_len <= sizeof(r->peer)) {
+		/* Not connected yet: where the call is connecting to. */
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, r->peer, r->peer_len);
+		addr_text(&ss, r->peer_len, d->peer, sizeof(d->peer));
+	}
 }
 
 static void thread_name(int tid, char *out, size_t size)
@@ -192,7 +199,7 @@ int urnet__waits_write_json(FILE *f)
 		struct fd_desc d;
 		char name[32];
 
-		describe(r->fd, &d);
+		describe(r, &d);
 		thread_name(r->tid, name, sizeof(name));
 		fprintf(f, "{\"type\":\"wait\",\"tid\":%d,\"name\":", r->tid);
 		json_str(f, name);
@@ -257,7 +264,7 @@ int urnet__waits_write_table(FILE *f)
 		char name[32], waited[24], dl[24] = "-";
 		struct fd_desc d;
 
-		describe(r->fd, &d);
+		describe(r, &d);
 		thread_name(r->tid, name, sizeof(name));
 		dur_text(l.now_ns - r->since_ns, waited, sizeof(waited));
 		if (r->deadline_ns)
