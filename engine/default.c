@@ -143,8 +143,6 @@ void urnet__registry_add(urnet_engine *e)
 	urnet__list_add(&registry, &e->reg_link);
 	last_backend = urnet_engine_backend(e);
 	pthread_mutex_unlock(&registry_lock);
-	/* Where there is an engine, another process may ask what waits on it. */
-	urnet__waits_serve_start();
 }
 
 void urnet__registry_remove(urnet_engine *e)
@@ -182,6 +180,13 @@ static int start_defaults(void)
 	/* Fewer shards than asked still serve; none is an error. */
 	if (i > 0)
 		atomic_store_explicit(&default_count, i, memory_order_release);
+	/*
+	 * Where the process's engines run, another process may ask what
+	 * waits on them.  Not with engines of the program's own making: those
+	 * may come and go, and leave nothing behind.
+	 */
+	if (i > 0)
+		urnet__waits_serve_start();
 out:
 	pthread_mutex_unlock(&defaults_lock);
 	return atomic_load(&default_count) ? 0 : (err ? err : ENOMEM);
