@@ -26,10 +26,21 @@ struct fd_desc {
 	char peer[112];
 };
 
-struct wait_list {
-	struct urnet__wait_rec *recs;
+/* Everything one look writes: taken first, then formatted. */
+struct view {
+	struct urnet_engine_stats st;
+	const char *backend;
+	unsigned engines;
+	struct urnet__wait_rec *recs;	/* longest wait first */
 	size_t n;
 	int64_t now_ns;
+	uint64_t hist[URNET__WK_COUNT][URNET__WAIT_BUCKETS];
+};
+
+/* One parked call, described. */
+struct line {
+	struct fd_desc d;
+	char name[32];
 };
 
 static const char *sock_kind(int fd)
@@ -130,18 +141,22 @@ static int by_since(const void *a, const void *b)
 	return (x->since_ns > y->since_ns) - (x->since_ns < y->since_ns);
 }
 
-static int list_take(struct wait_list *l)
+static int view_take(struct view *v)
 {
 	size_t cap = urnet__waits_snapshot(NULL, 0) + 64;
 
-	l->recs = calloc(cap, sizeof(*l->recs));
-	if (!l->recs)
+	v->engines = urnet__registry_stats(&v->st, &v->backend);
+	if (!v->backend)
+		v->backend = "none";
+	v->recs = calloc(cap, sizeof(*v->recs));
+	if (!v->recs)
 		return -ENOMEM;
-	l->n = urnet__waits_snapshot(l->recs, cap);
-	if (l->n > cap)
-		l->n = cap;
-	l->now_ns = urnet_now_ns();
-	qsort(l->recs, l->n, sizeof(*l->recs), by_since);
+	v->n = urnet__waits_snapshot(v->recs, cap);
+	if (v->n > cap)
+		v->n = cap;
+	v->now_ns = urnet_now_ns();
+	qsort(v->recs, v->n, sizeof(*v->recs), by_since);
+	urnet__waits_hist(v->hist);
 	return 0;
 }
 
@@ -161,13 +176,10 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static unsigned header_stats(struct urnet_engine_stats *st, const char **backend)
+static void line_of(const struct urnet__wait_rec *r, struct line *ln)
 {
-	unsigned engines = urnet__registry_stats(st, backend);
-
-	if (!*backend)
-		*backend = "none";
-	return engines;
+	describe(r, &ln->d);
+	thread_name(r->tid, ln->name, sizeof(ln->name));
 }
 
 static int finish(FILE *f)
@@ -177,12 +189,8 @@ static int finish(FILE *f)
 
 int urnet__waits_write_json(FILE *f)
 {
-	uint64_t hist[URNET__WK_COUNT][URNET__WAIT_BUCKETS];
-	struct urnet_engine_stats st;
-	struct wait_list l;
-	const char *backend;
-	unsigned engines = header_stats(&st, &backend);
-	int ret = list_take(&l);
+	struct view v;
+	int ret = view_take(&v);
 
 	if (ret)
 		return ret;
@@ -190,39 +198,36 @@ int urnet__waits_write_json(FILE *f)
 		"\"submitted\":%llu,\"completed\":%llu,\"engine_wakeups\":%llu,"
 		"\"parked_total\":%llu,\"readiness\":%llu,\"syscall_ops\":%llu,"
 		"\"parked_now\":%zu,\"now_ns\":%lld}\n",
-		(int)getpid(), backend, engines, (unsigned long long)st.submitted,
-		(unsigned long long)st.completed, (unsigned long long)st.engine_wakeups,
-		(unsigned long long)st.parked, (unsigned long long)st.readiness,
-		(unsigned long long)st.syscall_ops, l.n, (long long)l.now_ns);
-	for (size_t i = 0; i < l.n; i++) {
-		const struct urnet__wait_rec *r = &l.recs[i];
-		struct fd_desc d;
-		char name[32];
+		(int)getpid(), v.backend, v.engines, (unsigned long long)v.st.submitted,
+		(unsigned long long)v.st.completed, (unsigned long long)v.st.engine_wakeups,
+		(unsigned long long)v.st.parked, (unsigned long long)v.st.readiness,
+		(unsigned long long)v.st.syscall_ops, v.n, (long long)v.now_ns);
+	for (size_t i = 0; i < v.n; i++) {
+		const struct urnet__wait_rec *r = &v.recs[i];
+		struct line ln;
 
-		describe(r, &d);
-		thread_name(r->tid, name, sizeof(name));
+		line_of(r, &ln);
 		fprintf(f, "{\"type\":\"wait\",\"tid\":%d,\"name\":", r->tid);
-		json_str(f, name);
-		fprintf(f, ",\"fd\":%d,\"sock\":\"%s\",\"local\":", r->fd, d.sock);
-		json_str(f, d.local);
+		json_str(f, ln.name);
+		fprintf(f, ",\"fd\":%d,\"sock\":\"%s\",\"local\":", r->fd, ln.d.sock);
+		json_str(f, ln.d.local);
 		fputs(",\"peer\":", f);
-		json_str(f, d.peer);
+		json_str(f, ln.d.peer);
 		fprintf(f, ",\"call\":\"%s\",\"wait_ns\":%lld,\"deadline_ns\":",
-			urnet__wait_kind_name(r->kind), (long long)(l.now_ns - r->since_ns));
+			urnet__wait_kind_name(r->kind), (long long)(v.now_ns - r->since_ns));
 		if (r->deadline_ns)
-			fprintf(f, "%lld}\n", (long long)(r->deadline_ns - l.now_ns));
+			fprintf(f, "%lld}\n", (long long)(r->deadline_ns - v.now_ns));
 		else
 			fputs("null}\n", f);
 	}
-	urnet__waits_hist(hist);
 	for (unsigned k = 0; k < URNET__WK_COUNT; k++) {
 		fprintf(f, "{\"type\":\"hist\",\"call\":\"%s\",\"buckets\":[",
 			urnet__wait_kind_name(k));
 		for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
-			fprintf(f, "%s%llu", b ? "," : "", (unsigned long long)hist[k][b]);
+			fprintf(f, "%s%llu", b ? "," : "", (unsigned long long)v.hist[k][b]);
 		fputs("]}\n", f);
 	}
-	free(l.recs);
+	free(v.recs);
 	return finish(f);
 }
 
@@ -243,36 +248,31 @@ int urnet__waits_write_table(FILE *f)
 	static const char *const bucket_names[URNET__WAIT_BUCKETS] = {
 		"<10us", "<100us", "<1ms", "<10ms", "<100ms", "<1s", "<10s", ">=10s"
 	};
-	uint64_t hist[URNET__WK_COUNT][URNET__WAIT_BUCKETS];
-	struct urnet_engine_stats st;
-	struct wait_list l;
-	const char *backend;
-	unsigned engines = header_stats(&st, &backend);
-	int ret = list_take(&l);
+	struct view v;
+	int ret = view_take(&v);
 
 	if (ret)
 		return ret;
 	fprintf(f, "pid %d  backend %s  engines %u  submitted %llu  completed %llu  "
 		"wakeups %llu  parked now %zu (total %llu)\n",
-		(int)getpid(), backend, engines, (unsigned long long)st.submitted,
-		(unsigned long long)st.completed, (unsigned long long)st.engine_wakeups, l.n,
-		(unsigned long long)st.parked);
+		(int)getpid(), v.backend, v.engines, (unsigned long long)v.st.submitted,
+		(unsigned long long)v.st.completed, (unsigned long long)v.st.engine_wakeups, v.n,
+		(unsigned long long)v.st.parked);
 	fprintf(f, "%-8s %-15s %5s %-6s %-24s %-24s %-9s %9s %9s\n", "TID", "NAME", "FD",
 		"SOCK", "LOCAL", "PEER", "CALL", "WAITED", "DEADLINE");
-	for (size_t i = 0; i < l.n; i++) {
-		const struct urnet__wait_rec *r = &l.recs[i];
-		char name[32], waited[24], dl[24] = "-";
-		struct fd_desc d;
+	for (size_t i = 0; i < v.n; i++) {
+		const struct urnet__wait_rec *r = &v.recs[i];
+		char waited[24], dl[24] = "-";
+		struct line ln;
 
-		describe(r, &d);
-		thread_name(r->tid, name, sizeof(name));
-		dur_text(l.now_ns - r->since_ns, waited, sizeof(waited));
+		line_of(r, &ln);
+		dur_text(v.now_ns - r->since_ns, waited, sizeof(waited));
 		if (r->deadline_ns)
-			dur_text(r->deadline_ns - l.now_ns, dl, sizeof(dl));
-		fprintf(f, "%-8d %-15s %5d %-6s %-24s %-24s %-9s %9s %9s\n", r->tid, name, r->fd,
-			d.sock, d.local, d.peer, urnet__wait_kind_name(r->kind), waited, dl);
+			dur_text(r->deadline_ns - v.now_ns, dl, sizeof(dl));
+		fprintf(f, "%-8d %-15s %5d %-6s %-24s %-24s %-9s %9s %9s\n", r->tid, ln.name,
+			r->fd, ln.d.sock, ln.d.local, ln.d.peer, urnet__wait_kind_name(r->kind),
+			waited, dl);
 	}
-	urnet__waits_hist(hist);
 	fprintf(f, "%-9s", "WAITS");
 	for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
 		fprintf(f, " %9s", bucket_names[b]);
@@ -281,15 +281,15 @@ int urnet__waits_write_table(FILE *f)
 		uint64_t any = 0;
 
 		for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
-			any |= hist[k][b];
+			any |= v.hist[k][b];
 		if (!any)
 			continue;
 		fprintf(f, "%-9s", urnet__wait_kind_name(k));
 		for (unsigned b = 0; b < URNET__WAIT_BUCKETS; b++)
-			fprintf(f, " %9llu", (unsigned long long)hist[k][b]);
+			fprintf(f, " %9llu", (unsigned long long)v.hist[k][b]);
 		fputc('\n', f);
 	}
-	free(l.recs);
+	free(v.recs);
 	return finish(f);
 }
 

@@ -81,39 +81,65 @@ static void *read_main(void *arg)
 	return NULL;
 }
 
+/* A connection whose client end has a thread blocked reading it. */
+struct blocked_read {
+	urnet_listener *l;
+	urnet_conn *s;
+	struct reader r;
+	pthread_t t;
+};
+
+static void blocked_read_start(struct blocked_read *b, int64_t deadline_ns)
+{
+	b->l = urnet_listen("tcp", "127.0.0.1:0");
+	ck_assert_ptr_nonnull(b->l);
+	b->r.c = urnet_dial("tcp", urnet_listener_addr(b->l), 0);
+	ck_assert_ptr_nonnull(b->r.c);
+	b->s = urnet_listener_accept(b->l);
+	ck_assert_ptr_nonnull(b->s);
+	if (deadline_ns)
+		ck_assert_int_eq(urnet_conn_set_read_deadline(b->r.c, deadline_ns), 0);
+	ck_assert_int_eq(pthread_create(&b->t, NULL, read_main, &b->r), 0);
+	ck_assert(listed(urnet_conn_fd(b->r.c), NULL));
+}
+
+/* Data for the reader; it returns. */
+static void blocked_read_end(struct blocked_read *b)
+{
+	ck_assert_int_eq(urnet_conn_write(b->s, "x", 1), 1);
+	ck_assert_int_eq(pthread_join(b->t, NULL), 0);
+	ck_assert_int_eq(b->r.n, 1);
+}
+
+static void blocked_read_close(struct blocked_read *b)
+{
+	urnet_conn_close(b->r.c);
+	urnet_conn_close(b->s);
+	urnet_listener_close(b->l);
+}
+
 START_TEST(dump_lists_a_blocked_read_until_it_returns)
 {
-	urnet_listener *l = urnet_listen("tcp", "127.0.0.1:0");
-	struct reader r;
+	struct blocked_read b;
 	struct urnet__wait_rec rec;
-	urnet_conn *s;
-	pthread_t t;
 	char *out, want[160];
+	int fd;
 
-	ck_assert_ptr_nonnull(l);
-	r.c = urnet_dial("tcp", urnet_listener_addr(l), 0);
-	ck_assert_ptr_nonnull(r.c);
-	s = urnet_listener_accept(l);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(urnet_conn_set_read_deadline(r.c, urnet_now_ns() + 3600 * SEC), 0);
-	ck_assert_int_eq(pthread_create(&t, NULL, read_main, &r), 0);
-	ck_assert(listed(urnet_conn_fd(r.c), &rec));
+	blocked_read_start(&b, urnet_now_ns() + 3600 * SEC);
+	fd = urnet_conn_fd(b.r.c);
+	ck_assert(find(fd, &rec));
 	ck_assert_uint_eq(rec.kind, URNET__WK_READ);
 	ck_assert_int_gt(rec.deadline_ns, urnet_now_ns());
 	out = dump();
-	/* The line of the read: its fd, the listener as its peer, the call, a deadline. */
-	snprintf(want, sizeof(want), " %5d tcp    ", urnet_conn_fd(r.c));
-	ck_assert_msg(strstr(out, want), "no line for fd %d in:\n%s", urnet_conn_fd(r.c), out);
-	ck_assert_msg(strstr(out, urnet_listener_addr(l)), "no peer address in:\n%s", out);
+	/* The line of the read: its fd, the listener as its peer, the call. */
+	snprintf(want, sizeof(want), " %5d tcp    ", fd);
+	ck_assert_msg(strstr(out, want), "no line for fd %d in:\n%s", fd, out);
+	ck_assert_msg(strstr(out, urnet_listener_addr(b.l)), "no peer address in:\n%s", out);
 	ck_assert_msg(strstr(out, " read "), "no read in:\n%s", out);
 	free(out);
-	ck_assert_int_eq(urnet_conn_write(s, "x", 1), 1);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	ck_assert_int_eq(r.n, 1);
-	ck_assert(!find(urnet_conn_fd(r.c), NULL));
-	urnet_conn_close(r.c);
-	urnet_conn_close(s);
-	urnet_listener_close(l);
+	blocked_read_end(&b);
+	ck_assert(!find(fd, NULL));
+	blocked_read_close(&b);
 }
 END_TEST
 
@@ -273,50 +299,29 @@ static char *ask_channel(pid_t pid)
 
 START_TEST(channel_lists_the_blocked_read)
 {
-	urnet_listener *l = urnet_listen("tcp", "127.0.0.1:0");
-	struct reader r;
-	urnet_conn *s;
-	pthread_t t;
+	struct blocked_read b;
 	char *out, want[64];
 
-	ck_assert_ptr_nonnull(l);
-	r.c = urnet_dial("tcp", urnet_listener_addr(l), 0);
-	s = urnet_listener_accept(l);
-	ck_assert_ptr_nonnull(r.c);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(pthread_create(&t, NULL, read_main, &r), 0);
-	ck_assert(listed(urnet_conn_fd(r.c), NULL));
+	blocked_read_start(&b, 0);
 	out = ask_channel(getpid());
 	ck_assert_ptr_nonnull(out);
 	snprintf(want, sizeof(want), "\"pid\":%d,", (int)getpid());
 	ck_assert_msg(strstr(out, want), "%s", out);
-	snprintf(want, sizeof(want), "\"fd\":%d,\"sock\":\"tcp\"", urnet_conn_fd(r.c));
+	snprintf(want, sizeof(want), "\"fd\":%d,\"sock\":\"tcp\"", urnet_conn_fd(b.r.c));
 	ck_assert_msg(strstr(out, want), "%s", out);
 	free(out);
-	urnet_conn_write(s, "x", 1);
-	pthread_join(t, NULL);
-	urnet_conn_close(r.c);
-	urnet_conn_close(s);
-	urnet_listener_close(l);
+	blocked_read_end(&b);
+	blocked_read_close(&b);
 }
 END_TEST
 
 START_TEST(fork_child_has_its_own_list)
 {
-	urnet_listener *l = urnet_listen("tcp", "127.0.0.1:0");
-	struct reader r;
-	urnet_conn *s;
-	pthread_t t;
+	struct blocked_read b;
 	pid_t pid;
 	int status;
 
-	ck_assert_ptr_nonnull(l);
-	r.c = urnet_dial("tcp", urnet_listener_addr(l), 0);
-	s = urnet_listener_accept(l);
-	ck_assert_ptr_nonnull(r.c);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(pthread_create(&t, NULL, read_main, &r), 0);
-	ck_assert(listed(urnet_conn_fd(r.c), NULL));
+	blocked_read_start(&b, 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -337,12 +342,9 @@ START_TEST(fork_child_has_its_own_list)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %x", status);
 	/* The parent's list is untouched. */
-	ck_assert(find(urnet_conn_fd(r.c), NULL));
-	urnet_conn_write(s, "x", 1);
-	pthread_join(t, NULL);
-	urnet_conn_close(r.c);
-	urnet_conn_close(s);
-	urnet_listener_close(l);
+	ck_assert(find(urnet_conn_fd(b.r.c), NULL));
+	blocked_read_end(&b);
+	blocked_read_close(&b);
 }
 END_TEST
 
