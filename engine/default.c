@@ -180,15 +180,17 @@ static int start_defaults(void)
 	/* Fewer shards than asked still serve; none is an error. */
 	if (i > 0)
 		atomic_store_explicit(&default_count, i, memory_order_release);
+out:
+	pthread_mutex_unlock(&defaults_lock);
 	/*
 	 * Where the process's engines run, another process may ask what
 	 * waits on them.  Not with engines of the program's own making: those
-	 * may come and go, and leave nothing behind.
+	 * may come and go, and leave nothing behind.  Outside defaults_lock:
+	 * the channel takes urnet's own descriptor lock, which fork takes
+	 * before it.
 	 */
-	if (i > 0)
+	if (atomic_load(&default_count))
 		urnet__waits_serve_start();
-out:
-	pthread_mutex_unlock(&defaults_lock);
 	return atomic_load(&default_count) ? 0 : (err ? err : ENOMEM);
 }
 
