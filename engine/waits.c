@@ -27,6 +27,8 @@ struct slot {
 	/* A connect's target, which the kernel does not tell until connected. */
 	_Atomic uint32_t peer_len;
 	_Atomic uint64_t peer[URNET__WAIT_PEER_WORDS];
+	/* The owner noted a peer for its next park (the owner's alone: never read by others). */
+	bool peer_noted;
 	/* A live thread owns the slot; claimed with a CAS, handed back at its exit. */
 	_Atomic uint32_t in_use;
 	/* Owner only writes; readers sum.  Kept across owners: counts since start. */
@@ -36,7 +38,6 @@ struct slot {
 
 static struct slot *_Atomic slots;	/* pushed at the head, never removed */
 static _Thread_local struct slot *self;
-static _Thread_local bool peer_noted;	/* for the next park only */
 static pthread_key_t exit_key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static _Atomic uint32_t once_done;
@@ -130,6 +131,7 @@ static struct slot *slot_get(void)
 							      memory_order_relaxed));
 	}
 	atomic_store_explicit(&s->tid, (int32_t)syscall(SYS_gettid), memory_order_relaxed);
+	s->peer_noted = false;	/* a note the last owner never parked on */
 	if (pthread_setspecific(exit_key, s)) {
 		atomic_store_explicit(&s->in_use, 0, memory_order_release);
 		return NULL;
@@ -165,7 +167,7 @@ void urnet__waits_note_peer(const struct sockaddr *addr, socklen_t len)
 		atomic_store_explicit(&s->peer[i], words[i], memory_order_relaxed);
 	atomic_store_explicit(&s->peer_len, len, memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq, memory_order_release);
-	peer_noted = true;
+	s->peer_noted = true;
 }
 
 void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns)
@@ -176,9 +178,9 @@ void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns)
 	if (!s && !(s = slot_get()))
 		return;
 	seq = write_begin(s);
-	if (!peer_noted)
+	if (!s->peer_noted)
 		atomic_store_explicit(&s->peer_len, 0, memory_order_relaxed);
-	peer_noted = false;
+	s->peer_noted = false;
 	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
 	atomic_store_explicit(&s->kind, kind, memory_order_relaxed);
 	atomic_store_explicit(&s->since_ns, urnet_now_ns(), memory_order_relaxed);
