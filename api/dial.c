@@ -45,7 +45,9 @@ static int inet_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 			return ret;
 		if (urnet__expired(deadline))
 			return -ETIMEDOUT;
-		ret = urnet__ready_wait(r, URNET__WRITE, snap, deadline, 0);
+		urnet__waits_note_peer(&sa->u.sa, sa->len);
+		ret = urnet__ready_wait(r, URNET__WRITE, snap, deadline,
+				       URNET__WAIT_KIND(URNET__WK_CONNECT));
 		if (ret < 0 && ret != -ETIMEDOUT)
 			return ret;
 		snap = urnet__ready_snapshot(r, URNET__WRITE);

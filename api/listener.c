@@ -217,7 +217,8 @@ static urnet_conn *accept_loop(urnet_listener *l)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return NULL;
-		ret = urnet__ready_wait(r, URNET__READ, snap, deadline, 0);
+		ret = urnet__ready_wait(r, URNET__READ, snap, deadline,
+				       URNET__WAIT_KIND(URNET__WK_ACCEPT));
 		if (ret < 0 && ret != -ETIMEDOUT) {
 			errno = -ret;
 			return NULL;

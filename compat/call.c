@@ -244,11 +244,11 @@ static int map_wait(int ret)
 	}
 }
 
-int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap)
+int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap, unsigned kind)
 {
 	struct urnet__ready *r = c->ready;
 	bool sys = urnet__engine_is_syscall(r->engine);
-	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT;
+	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT | URNET__WAIT_KIND(kind);
 	int ret;
 
 	if (urnet__fd_closing(c->ent))

@@ -118,9 +118,11 @@ URNET__HIDDEN int urnet__call_prepare_io(struct urnet__call *c, int dir);
  * -EAGAIN: SO_*TIMEO expired; -EINTR: a signal handler interrupted;
  * -EBADF: the fd is being closed; URNET__PASS: the number turned out to
  * name another file (only after urnet__call_prepare_io).  A cancellation
- * point.
+ * point.  kind: what the list of parked calls shows (enum urnet__wait_kind;
+ * URNET__WK_NONE: read or write, from dir).
  */
-URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap);
+URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap,
+				   unsigned kind);
 
 /* Turn -errno into -1 + errno. */
 static inline ssize_t urnet__ret(ssize_t n)

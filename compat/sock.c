@@ -97,7 +97,7 @@ static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t
 				return err;
 			checked = true;
 		}
-		err = urnet__call_wait(c, URNET__READ, snap);
+		err = urnet__call_wait(c, URNET__READ, snap, URNET__WK_ACCEPT);
 		if (err)
 			return err;
 	}
@@ -173,7 +173,8 @@ static int connect_wait(struct urnet__call *c, const struct connect_args *a, int
 			if (ret != -EALREADY && ret != -EINPROGRESS)
 				return ret;
 		}
-		err = urnet__call_wait(c, URNET__WRITE, snap);
+		urnet__waits_note_peer(a->addr, a->len);
+		err = urnet__call_wait(c, URNET__WRITE, snap, URNET__WK_CONNECT);
 		if (err == -EAGAIN)
 			return pending;
 		if (err)

@@ -95,7 +95,7 @@ static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
 	/* Before any try, a call that may not sleep tries first. */
 	if (err)
 		return tried ? err : URNET__IO_RETRY;
-	return urnet__call_wait(t->c, io->dir, snap);
+	return urnet__call_wait(t->c, io->dir, snap, URNET__WK_NONE);
 }
 
 /*

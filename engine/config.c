@@ -111,3 +111,8 @@ bool urnet__env_stats(void)
 {
 	return env_ulong("URNET_STATS", 0, 1, 0) == 1;
 }
+
+bool urnet__env_waits_channel(void)
+{
+	return env_ulong("URNET_WAITS", 0, 1, 1) == 1;
+}

@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "libc.h"
+#include "waits.h"
 
 #define URNET__MAX_ENGINES 64
 
@@ -28,13 +29,32 @@ static _Atomic unsigned default_count;
 static pthread_mutex_t defaults_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *last_backend;
 
+unsigned urnet__registry_stats(struct urnet_engine_stats *sum, const char **backend)
+{
+	unsigned engines = 0;
+	struct urnet__list *l;
+
+	memset(sum, 0, sizeof(*sum));
+	pthread_mutex_lock(&registry_lock);
+	urnet__totals_sum(sum, &closed_totals);
+	*backend = last_backend;
+	urnet__list_for_each(l, &registry) {
+		urnet_engine *e = urnet__list_entry(l, urnet_engine, reg_link);
+
+		urnet__totals_sum(sum, &e->stats);
+		*backend = urnet_engine_backend(e);
+		engines++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return engines;
+}
+
 /* URNET_STATS=1: one line on stderr at exit, for scripts to read. */
 static void print_stats_at_exit(void)
 {
 	struct urnet_engine_stats sum;
 	const char *backend;
-	unsigned engines = 0;
-	struct urnet__list *l;
+	unsigned engines;
 	char line[512];
 	int n;
 
@@ -44,18 +64,7 @@ static void print_stats_at_exit(void)
 	 */
 	if (!urnet__env_stats() || !ran_here)
 		return;
-	memset(&sum, 0, sizeof(sum));
-	pthread_mutex_lock(&registry_lock);
-	urnet__totals_sum(&sum, &closed_totals);
-	backend = last_backend;
-	urnet__list_for_each(l, &registry) {
-		urnet_engine *e = urnet__list_entry(l, urnet_engine, reg_link);
-
-		urnet__totals_sum(&sum, &e->stats);
-		backend = urnet_engine_backend(e);
-		engines++;
-	}
-	pthread_mutex_unlock(&registry_lock);
+	engines = urnet__registry_stats(&sum, &backend);
 	n = snprintf(line, sizeof(line),
 		     "urnet-stats: pid=%d backend=%s engines=%u submitted=%llu completed=%llu "
 		     "batches=%llu engine_wakeups=%llu parked=%llu readiness=%llu syscall_ops=%llu\n",
@@ -182,6 +191,15 @@ static int start_defaults(void)
 		atomic_store_explicit(&default_count, i, memory_order_release);
 out:
 	pthread_mutex_unlock(&defaults_lock);
+	/*
+	 * Where the process's engines run, another process may ask what
+	 * waits on them.  Not with engines of the program's own making: those
+	 * may come and go, and leave nothing behind.  Outside defaults_lock:
+	 * the channel takes urnet's own descriptor lock, which fork takes
+	 * before it.
+	 */
+	if (atomic_load(&default_count))
+		urnet__waits_serve_start();
 	return atomic_load(&default_count) ? 0 : (err ? err : ENOMEM);
 }
 

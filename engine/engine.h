@@ -282,6 +282,8 @@ URNET__HIDDEN unsigned long urnet__config_slice_us(const struct urnet_engine_con
 /* URNET_ENGINES: how many default engines; URNET_STATS: the exit line. */
 URNET__HIDDEN unsigned urnet__env_engines(unsigned max);
 URNET__HIDDEN bool urnet__env_stats(void);
+/* URNET_WAITS=0: no channel for urnet-top (waits_serve.c). */
+URNET__HIDDEN bool urnet__env_waits_channel(void);
 
 /* ---- idle_poll.c */
 
@@ -342,5 +344,8 @@ URNET__HIDDEN void urnet__futex_hash_add(long n);
 
 URNET__HIDDEN void urnet__registry_add(urnet_engine *e);
 URNET__HIDDEN void urnet__registry_remove(urnet_engine *e);
+/* The counters of every engine so far, the backend of the last; how many run. */
+URNET__HIDDEN unsigned urnet__registry_stats(struct urnet_engine_stats *sum,
+					     const char **backend);
 
 #endif

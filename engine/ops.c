@@ -174,7 +174,7 @@ int urnet_engine_submit(urnet_engine *e, urnet_prep_fn prep, urnet_complete_fn d
 int urnet_engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg, int64_t deadline_ns)
 {
 	struct urnet__op op;
-	bool timed_out = false;
+	bool timed_out = false, parked = false;
 	int ret;
 
 	if (!e || !prep || deadline_ns < 0)
@@ -190,7 +190,11 @@ int urnet_engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg, int64_t de
 
 		memset(&sqe, 0, sizeof(sqe));
 		prep(&sqe, arg);
-		return urnet__syscall_run(e, &sqe, deadline_ns);
+		/* The caller runs the operation and may block in it: listed as parked. */
+		urnet__waits_park(sqe.fd, URNET__WK_ENGINE_OP, deadline_ns);
+		ret = urnet__syscall_run(e, &sqe, deadline_ns);
+		urnet__waits_unpark();
+		return ret;
 	}
 
 	memset(&op, 0, sizeof(op));
@@ -216,6 +220,10 @@ int urnet_engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg, int64_t de
 								     memory_order_acquire))
 				continue;
 			s = URNET__OP_SLEEPING;
+			/* The SQE is the engine's to fill: the fd is not known here. */
+			if (!parked)
+				urnet__waits_park(-1, URNET__WK_ENGINE_OP, deadline_ns);
+			parked = true;
 		}
 		ret = urnet__futex_wait(&op.state, s, s == URNET__OP_SLEEPING ? deadline_ns : 0);
 		if (s != URNET__OP_SLEEPING || ret != -ETIMEDOUT)
@@ -233,6 +241,8 @@ int urnet_engine_call(urnet_engine *e, urnet_prep_fn prep, void *arg, int64_t de
 		}
 		atomic_fetch_sub_explicit(&e->pushers, 1, memory_order_seq_cst);
 	}
+	if (parked)
+		urnet__waits_unpark();
 	if (timed_out && op.res == -ECANCELED)
 		return -ETIMEDOUT;
 	return op.res;

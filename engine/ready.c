@@ -122,6 +122,17 @@ static void waiter_leave(void *arg)
 	struct waiter *w = arg;
 
 	atomic_fetch_sub_explicit(&w->r->waiters[w->dir], 1, memory_order_seq_cst);
+	urnet__waits_unpark();
+}
+
+/* The caller parks: into the list of parked calls, out again in waiter_leave. */
+static void waiter_enter(struct urnet__ready *r, int dir, int64_t deadline_ns, unsigned flags)
+{
+	unsigned kind = URNET__WAIT_KIND_OF(flags);
+
+	if (!kind)
+		kind = dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE;
+	urnet__waits_park(r->fd, kind, deadline_ns);
 }
 
 /*
@@ -177,6 +188,7 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
 	if (atomic_load_explicit(&r->sweep_wanted, memory_order_relaxed))
 		urnet__sweep_ensure(e);
+	waiter_enter(r, dir, deadline_ns, flags);
 	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
 		int64_t until = deadline_ns;
@@ -210,6 +222,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 
 	urnet__engine_count_parked(r->engine);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
+	waiter_enter(r, dir, deadline_ns, flags);
 	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
 		struct timespec ts, *tsp = NULL;

@@ -22,6 +22,7 @@
 #include "list.h"
 #include "queue.h"
 #include "visibility.h"
+#include "waits.h"
 
 enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 
@@ -32,6 +33,13 @@ enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 #define URNET__WAIT_EINTR	(1u << 0)	/* return -EINTR when a signal handler ran */
 #define URNET__WAIT_CANCELPOINT	(1u << 1)	/* the sleep is a pthread cancellation point */
 #define URNET__WAIT_ANY_SIGNAL	(1u << 2)	/* -EINTR after any handler, SA_RESTART too */
+/*
+ * What the waiting call is, for the list of parked calls (waits.h): an
+ * enum urnet__wait_kind in the flags' second byte; none says read or
+ * write from the direction.
+ */
+#define URNET__WAIT_KIND(k)	((unsigned)(k) << 8)
+#define URNET__WAIT_KIND_OF(f)	(((f) >> 8) & 0xffu)
 
 struct urnet__ready {
 	urnet_engine *engine;

@@ -16,6 +16,7 @@
 #define URNET_ENGINE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -174,6 +175,15 @@ URNET_API void urnet_engine_get_stats(const urnet_engine *e,
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of every deadline. */
 URNET_API int64_t urnet_now_ns(void);
+
+/*
+ * The calls parked in this process right now, longest wait first (thread,
+ * fd, socket kind, addresses, call, time waited, deadline), the engine
+ * counters, and a histogram of wait times per kind of call since start:
+ * what urnet-top(1) shows of another process.  0, -EINVAL (f NULL),
+ * -ENOMEM, -EIO (writing f failed).
+ */
+URNET_API int urnet_dump_waits(FILE *f);
 
 #ifdef __cplusplus
 }
