@@ -90,7 +90,7 @@ static int listener_bind(int fd, enum urnet__net net, const struct urnet__sockad
 	return bind(fd, &sa->u.sa, sa->len);
 }
 
-static urnet_listener *listener_new(urnet_engine *e, urnet_engine *conn_engine, int fd)
+urnet_listener *urnet__listener_new(urnet_engine *e, urnet_engine *conn_engine, int fd)
 {
 	urnet_listener *l = calloc(1, sizeof(*l));
 	struct urnet__sockaddr sa = { .len = sizeof(sa.u) };
@@ -152,7 +152,7 @@ urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char
 	}
 	if (listen(fd, LISTEN_BACKLOG))
 		goto fail_unlink;
-	l = listener_new(le, e, fd);
+	l = urnet__listener_new(le, e, fd);
 	if (!l)
 		goto fail_unlink;
 	l->unlink_path = path;

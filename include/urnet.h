@@ -233,6 +233,31 @@ URNET_API int urnet_conn_fd(urnet_conn *c);
  */
 URNET_API int urnet_conn_close(urnet_conn *c);
 
+/*
+ * Adopting sockets the program already holds.  urnet_conn_from_fd() takes
+ * a connected stream socket (tcp or unix), urnet_listener_from_fd() a
+ * listening one.  On success urnet owns fd: it is made non-blocking and
+ * close-on-exec, and closing the object closes it.  On failure fd is left
+ * exactly as it was.  NULL + errno: EBADF (negative or not open), ENOTSOCK,
+ * EINVAL (not a stream socket, not tcp/unix, a listener given as a conn or
+ * the reverse, an unconnected socket), ENOMEM...
+ */
+URNET_API urnet_conn *urnet_conn_from_fd(int fd);
+URNET_API urnet_listener *urnet_listener_from_fd(int fd);
+
+/*
+ * systemd socket activation (sd_listen_fds() semantics, without libsystemd):
+ * when LISTEN_PID names this process, adopt the LISTEN_FDS listening
+ * sockets starting at fd 3, in order, into ls[0..n).  With names non-NULL,
+ * names[i] is a malloc'ed copy of the i-th LISTEN_FDNAMES entry ("unknown"
+ * when absent; free() it).  unset_env non-zero removes the three variables.
+ * Returns n (0 when the process was not socket-activated), or -1 + errno:
+ * EINVAL (malformed variables, or a passed fd that is not a listening tcp
+ * or unix stream socket: then no fd was changed), ERANGE (more than max),
+ * ENOMEM.
+ */
+URNET_API int urnet_listen_fds(int unset_env, urnet_listener **ls, char **names, int max);
+
 #ifdef __cplusplus
 }
 #endif
