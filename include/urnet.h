@@ -51,6 +51,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -257,6 +258,43 @@ URNET_API urnet_listener *urnet_listener_from_fd(int fd);
  * ENOMEM.
  */
 URNET_API int urnet_listen_fds(int unset_env, urnet_listener **ls, char **names, int max);
+
+/*
+ * Options for dialing and listening: fill with urnet_options_init(), set
+ * what you need, pass to urnet_dial_with()/urnet_listen_with().  size
+ * tells the library which fields the caller knows; later versions only
+ * add fields at the end.  "-1: default" fields keep urnet's behaviour.
+ */
+struct urnet_options {
+	size_t size;			/* sizeof(struct urnet_options) */
+	urnet_engine *engine;		/* NULL: spread over the shards */
+	const char *local_addr;		/* dial: bind here first ("ip:port") */
+	int backlog;			/* listen: 0 = system maximum */
+	int reuseport;			/* SO_REUSEPORT when non-zero */
+	int v6only;			/* IPV6_V6ONLY: -1 default, 0, 1 */
+	int rcvbuf, sndbuf;		/* SO_RCVBUF/SO_SNDBUF bytes, 0 = default */
+	int nodelay;			/* TCP_NODELAY: -1 default (on), 0, 1 */
+	int user_timeout_ms;		/* TCP_USER_TIMEOUT, 0 = default */
+	int keepalive;			/* SO_KEEPALIVE: -1 default (off), 0, 1 */
+	int keepalive_idle_s;		/* TCP_KEEPIDLE, 0 = system's */
+	int keepalive_interval_s;	/* TCP_KEEPINTVL, 0 = system's */
+	int keepalive_count;		/* TCP_KEEPCNT, 0 = system's */
+	/*
+	 * Called after socket() and before bind()/connect() with the network
+	 * and the numeric address about to be used; a non-zero return fails
+	 * the call with the errno it set (EPERM if none).
+	 */
+	int (*control)(int fd, const char *network, const char *address, void *arg);
+	void *control_arg;
+	int64_t fallback_delay_ns;	/* dial by name: IPv4 after this, 0 = 300 ms */
+	void *reserved[4];		/* zero */
+};
+
+URNET_API void urnet_options_init(struct urnet_options *o);
+URNET_API urnet_conn *urnet_dial_with(const struct urnet_options *o, const char *network,
+				      const char *address, int64_t timeout_ns);
+URNET_API urnet_listener *urnet_listen_with(const struct urnet_options *o,
+					    const char *network, const char *address);
 
 #ifdef __cplusplus
 }
