@@ -77,9 +77,10 @@ typedef struct urnet_conn urnet_conn;
  * 0-65535; 0 asks the kernel for an ephemeral port.  An empty host means
  * every interface when listening (dual stack for "tcp", falling back to
  * IPv4 when the kernel has no IPv6) and the local machine when dialing.
- * Host names other than localhost are not resolved (no DNS): EINVAL, as is
- * a missing or non-numeric port, an unbracketed IPv6 address or an unknown
- * zone.
+ * A dial may name a host ("db.example:5432"): see urnet_resolve() and
+ * urnet_dial_with(); a listener takes numeric hosts and localhost only.
+ * A malformed host name is EINVAL, as is a missing or non-numeric port, an
+ * unbracketed IPv6 address or an unknown zone.
  *
  * A unix address is a file-system path (at most 107 bytes), or "@name" for
  * a Linux abstract socket name (at most 107 bytes after the "@").  Longer
@@ -146,8 +147,10 @@ URNET_API int urnet_listener_close(urnet_listener *l);
  * this machine).  timeout_ns is relative, 0 = none (the kernel's own
  * connect timeout still applies); a negative one is EINVAL.  TCP conns get
  * TCP_NODELAY.  NULL + errno: EINVAL, EAFNOSUPPORT, ECONNREFUSED,
- * ETIMEDOUT (timeout, e.g. the listener's backlog is full, or the kernel
- * gave up), ENETUNREACH, ENOENT (no such unix socket file), EACCES...
+ * ETIMEDOUT (timeout, e.g. the listener's backlog is full, a silent name
+ * server, or the kernel gave up), ENETUNREACH, ENOENT (no such unix socket
+ * file, or no such host), EAGAIN (the name server failed), ESHUTDOWN
+ * (the engine closed during the dial), EACCES...
  * Dialing a unix listener whose backlog is full waits (in connect() itself,
  * not on the engine) until there is room or the timeout passes.
  */
@@ -295,6 +298,24 @@ URNET_API urnet_conn *urnet_dial_with(const struct urnet_options *o, const char 
 				      const char *address, int64_t timeout_ns);
 URNET_API urnet_listener *urnet_listen_with(const struct urnet_options *o,
 					    const char *network, const char *address);
+
+/*
+ * Resolve host (a name, or a numeric address) for network "tcp", "tcp4" or
+ * "tcp6": /etc/hosts (or the file named by CARES_HOSTS), then DNS with the
+ * servers and options of /etc/resolv.conf (or the file named by
+ * URNET_RESOLV_CONF), waiting on the engine until the absolute
+ * CLOCK_MONOTONIC deadline_ns (0 = the resolver's own retries only).
+ * Fills addrs[0..n) (ports 0), IPv6 first, and returns n, or -1 + errno:
+ * ENOENT (no such host, or no address of that family), EAGAIN (server
+ * failure or refusal), EINVAL (malformed name: empty, NUL, non-ASCII, a
+ * label over 63 or a name over 253 bytes, or an unusable resolver
+ * configuration), ETIMEDOUT, ESHUTDOWN, EAFNOSUPPORT, ENOMEM, ENOSYS (built
+ * without c-ares).  urnet_resolve_error() tells the resolver's message.
+ */
+URNET_API int urnet_resolve(const char *network, const char *host, int64_t deadline_ns,
+			    struct sockaddr_storage *addrs, int max);
+/* The message of this thread's last failed lookup (like gai_strerror). */
+URNET_API const char *urnet_resolve_error(void);
 
 #ifdef __cplusplus
 }
