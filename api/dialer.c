@@ -197,6 +197,27 @@ static int keep_family(const struct urnet__opts *o, struct urnet__sockaddr *a, i
 	return kept;
 }
 
+/* Each address in turn, within the one deadline: the first connection, or the first error
+ * (the deadline's, when it ends the dial). */
+static urnet_conn *dial_serial(const struct urnet__opts *o, enum urnet__net net,
+			       const struct urnet__sockaddr *a, int n, int64_t deadline)
+{
+	int first = 0;
+
+	for (int i = 0; i < n; i++) {
+		urnet_conn *c = urnet__dial_addr(o, net, &a[i], deadline);
+
+		if (c)
+			return c;
+		if (!first || errno == ETIMEDOUT || errno == ESHUTDOWN)
+			first = errno;
+		if (errno == ETIMEDOUT || errno == ESHUTDOWN)
+			break;
+	}
+	errno = first;
+	return NULL;
+}
+
 static urnet_conn *dial_name(const struct urnet__opts *o, enum urnet__net net,
 			     const char *name, in_port_t port, int64_t deadline)
 {
@@ -221,12 +242,15 @@ static urnet_conn *dial_name(const struct urnet__opts *o, enum urnet__net net,
 		errno = -n;
 		return NULL;
 	}
+	race_split(&race, found, n);
+	/* One family: nothing to race, its addresses are tried in turn. */
+	if (!race.r[1].n)
+		return dial_serial(o, net, found, n, deadline);
 	ret = urnet__waitset_init(&race.ws, e);
 	if (ret) {
 		errno = -ret;
 		return NULL;
 	}
-	race_split(&race, found, n);
 	ret = racer_next(&race, &race.r[0]);
 	if (ret == 0 || ret == -1)
 		ret = race_run(&race, deadline, urnet_now_ns() + delay);
