@@ -27,17 +27,6 @@ static int getint(int fd, int level, int name)
 	return v;
 }
 
-static bool have_ipv6(void)
-{
-	urnet_listener *l = urnet_listen("tcp6", "[::1]:0");
-
-	if (l)
-		urnet_listener_close(l);
-	else
-		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
-	return l != NULL;
-}
-
 static void set_everything(struct urnet_options *o)
 {
 	urnet_options_init(o);
@@ -122,7 +111,7 @@ START_TEST(dial_with_v6only_on_tcp6)
 	urnet_listener *l;
 	urnet_conn *c;
 
-	if (!have_ipv6())
+	if (!api_have_ipv6())
 		return;
 	l = urnet_listen("tcp6", "[::1]:0");
 	urnet_options_init(&o);
@@ -170,7 +159,7 @@ START_TEST(listen_with_v6only_overrides_dual_stack)
 	struct urnet_options o;
 	urnet_listener *l;
 
-	if (!have_ipv6())
+	if (!api_have_ipv6())
 		return;
 	l = urnet_listen("tcp", ":0");
 	ck_assert_int_eq(getint(urnet_listener_fd(l), IPPROTO_IPV6, IPV6_V6ONLY), 0);

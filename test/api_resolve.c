@@ -34,17 +34,6 @@ static void resolve_setup(void)
 	use_conf("good.conf");
 }
 
-static bool have_ipv6(void)
-{
-	urnet_listener *l = urnet_listen("tcp6", "[::1]:0");
-
-	if (l)
-		urnet_listener_close(l);
-	else
-		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
-	return l != NULL;
-}
-
 static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t size)
 {
 	const void *a = ss->ss_family == AF_INET6 ?
@@ -368,7 +357,7 @@ START_TEST(both_families_ipv6_first)
 	urnet_listener *l4 = NULL, *l6 = NULL;
 	urnet_conn *c, *s;
 
-	if (!have_ipv6())
+	if (!api_have_ipv6())
 		return;
 	for (int i = 0; i < 20 && !l6; i++) {
 		if (l4)
@@ -396,7 +385,7 @@ START_TEST(both_families_ipv4_at_once_when_ipv6_refuses)
 	urnet_listener *l4 = urnet_listen("tcp4", "127.0.0.1:0");
 	urnet_conn *c, *s;
 
-	if (!have_ipv6()) {
+	if (!api_have_ipv6()) {
 		urnet_listener_close(l4);
 		return;
 	}
@@ -420,7 +409,7 @@ START_TEST(both_families_ipv4_after_the_delay_when_ipv6_is_silent)
 	int nfill = 0;
 	int64_t t0;
 
-	if (!have_ipv6())
+	if (!api_have_ipv6())
 		return;
 	for (int i = 0; i < 20 && !l6; i++) {
 		struct urnet_options o;

@@ -46,6 +46,18 @@ static inline void api_teardown(void)
 	ck_assert_int_eq(test_count_fds(), api_fds_before);
 }
 
+/* An IPv6 loopback to listen on; says so when there is none. */
+static inline bool api_have_ipv6(void)
+{
+	urnet_listener *l = urnet_listen("tcp6", "[::1]:0");
+
+	if (l)
+		urnet_listener_close(l);
+	else
+		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
+	return l != NULL;
+}
+
 /* ---------------------------------------------------------------- data */
 
 /* Read exactly len bytes; false on EOF or error. */
