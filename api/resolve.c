@@ -258,6 +258,11 @@ static int read_servers(const char *path, char *csv, size_t size)
 
 static int map_status(int status, const char *name, const char *conf, bool no_servers)
 {
+	/* Not in the hosts file, and nobody to ask: a configuration fault. */
+	if (no_servers) {
+		urnet__resolve_message("%s: no usable nameserver line in %s", name, conf);
+		return -EINVAL;
+	}
 	urnet__resolve_message("%s: %s", name, ares_strerror(status));
 	switch (status) {
 	case ARES_ENOTFOUND:
@@ -275,14 +280,8 @@ static int map_status(int status, const char *name, const char *conf, bool no_se
 	case ARES_ETIMEOUT:
 		return -ETIMEDOUT;
 	default:
-		break;
+		return -EAGAIN;
 	}
-	/* Nobody to ask: a configuration fault, not a server's. */
-	if (no_servers) {
-		urnet__resolve_message("%s: no usable nameserver line in %s", name, conf);
-		return -EINVAL;
-	}
-	return -EAGAIN;
 }
 
 /* A channel reading conf, with its servers from there (ports and all). */
@@ -303,6 +302,13 @@ static int channel_open(struct lookup *l, const char *conf, bool named, ares_cha
 		urnet__resolve_message("resolver configuration %s: %s", conf, strerror(-ret));
 		return -EINVAL;
 	}
+	/*
+	 * A named file without servers: the hosts file only.  (c-ares 1.18 would
+	 * also leak each query it cannot send.)
+	 */
+	*no_servers = named && !csv[0];
+	if (*no_servers)
+		o.lookups = (char *)"f";
 	ret = ares_init_options(ch, &o, ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB |
 				ARES_OPT_RESOLVCONF);
 	if (ret != ARES_SUCCESS) {
@@ -310,7 +316,6 @@ static int channel_open(struct lookup *l, const char *conf, bool named, ares_cha
 		return ret == ARES_ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	ares_set_socket_functions(*ch, &socket_fns, NULL);
-	*no_servers = named && !csv[0];
 	if (csv[0])
 		ret = ares_set_servers_ports_csv(*ch, csv);
 	else if (named)
