@@ -99,6 +99,7 @@ int urnet__resolve(urnet_engine *e, enum urnet__net net, const char *name, in_po
 #include <ares.h>
 #include <ctype.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 
 #include "libc.h"
 #include "waitset.h"
@@ -163,13 +164,81 @@ struct lookup {
 	struct ares_addrinfo *res;
 };
 
+/*
+ * Making a c-ares channel costs about 75 us (it reads its files and seeds
+ * its random query ids), as much as a whole lookup: so each thread keeps
+ * its channel for the next lookup, as long as the configuration file is
+ * the same file, unchanged (stat() on every lookup), and no socket of it
+ * stays open between lookups (c-ares closes them when its last query
+ * ends; one left open would never reach the next lookup's waitset).
+ */
+#define CACHE_SOCKS 16
+
+struct chan_cache {
+	bool ok, named, no_servers, missing;
+	ares_channel ch;
+	char conf[512];
+	struct stat st;
+	struct lookup *cur;		/* the lookup under way: where sockets go */
+	int socks[CACHE_SOCKS], nsocks;
+	bool lost_track;		/* more sockets than socks[] holds */
+};
+
+static _Thread_local struct chan_cache cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void cache_drop(struct chan_cache *c)
+{
+	if (!c->ok)
+		return;
+	c->ok = false;
+	ares_destroy(c->ch);	/* its sockets' callbacks may still reach c->cur */
+	c->nsocks = 0;
+	c->lost_track = false;
+}
+
+/* Thread exit: the channel goes with the thread. */
+static void cache_exit(void *arg)
+{
+	struct chan_cache *c = arg;
+
+	c->cur = NULL;
+	cache_drop(c);
+}
+
+static void cache_key_init(void)
+{
+	pthread_key_create(&cache_key, cache_exit);
+}
+
+static void track(struct chan_cache *c, int fd, bool open)
+{
+	int i;
+
+	for (i = 0; i < c->nsocks && c->socks[i] != fd; i++)
+		;
+	if (open && i == c->nsocks) {
+		if (c->nsocks < CACHE_SOCKS)
+			c->socks[c->nsocks++] = fd;
+		else
+			c->lost_track = true;
+	} else if (!open && i < c->nsocks) {
+		c->socks[i] = c->socks[--c->nsocks];
+	}
+}
+
 static void sock_state(void *data, ares_socket_t fd, int rd, int wr)
 {
-	struct lookup *l = data;
-	int ret = urnet__waitset_watch(&l->ws, fd, rd, wr);
+	struct chan_cache *c = data;
+	int ret;
 
-	if (ret && !l->watch_err)
-		l->watch_err = ret;
+	track(c, fd, rd || wr);
+	if (!c->cur)
+		return;
+	ret = urnet__waitset_watch(&c->cur->ws, fd, rd, wr);
+	if (ret && !c->cur->watch_err)
+		c->cur->watch_err = ret;
 }
 
 static void on_result(void *arg, int status, int timeouts, struct ares_addrinfo *res)
@@ -285,13 +354,12 @@ static int map_status(int status, const char *name, const char *conf, bool no_se
 }
 
 /* A channel reading conf, with its servers from there (ports and all). */
-static int channel_open(struct lookup *l, const char *conf, bool named, ares_channel *ch,
-			bool *no_servers)
+static int channel_open(const char *conf, bool named, ares_channel *ch, bool *no_servers)
 {
 	struct ares_options o = {
 		.lookups = (char *)"fb",	/* the hosts file, then DNS */
 		.sock_state_cb = sock_state,
-		.sock_state_cb_data = l,
+		.sock_state_cb_data = &cache,
 		.resolvconf_path = (char *)conf,
 	};
 	char csv[1024];
@@ -325,6 +393,41 @@ static int channel_open(struct lookup *l, const char *conf, bool named, ares_cha
 		urnet__resolve_message("resolver servers: %s", ares_strerror(ret));
 		return ret == ARES_ENOMEM ? -ENOMEM : -EINVAL;
 	}
+	return 0;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* This thread's channel for conf, made again when the file is another or has changed. */
+static int channel_get(const char *conf, bool named, ares_channel *ch, bool *no_servers)
+{
+	struct stat st;
+	bool missing = stat(conf, &st) != 0;
+	int ret;
+
+	if (cache.ok && cache.named == named && !strcmp(cache.conf, conf) &&
+	    cache.missing == missing && (missing || same_file(&st, &cache.st))) {
+		*ch = cache.ch;
+		*no_servers = cache.no_servers;
+		return 0;
+	}
+	cache_drop(&cache);
+	ret = channel_open(conf, named, ch, no_servers);
+	if (ret || strlen(conf) >= sizeof(cache.conf))
+		return ret;	/* a path too long to keep: used once */
+	pthread_once(&cache_key_once, cache_key_init);
+	pthread_setspecific(cache_key, &cache);
+	strcpy(cache.conf, conf);
+	cache.st = st;
+	cache.missing = missing;
+	cache.named = named;
+	cache.no_servers = *no_servers;
+	cache.ch = *ch;
+	cache.ok = true;
 	return 0;
 }
 
@@ -424,15 +527,26 @@ int urnet__resolve(urnet_engine *e, enum urnet__net net, const char *name, in_po
 	ret = urnet__waitset_init(&l.ws, e);
 	if (ret)
 		return ret;
-	ret = channel_open(&l, named ? conf : "/etc/resolv.conf", named, &ch, &no_servers);
+	cache.cur = &l;
+	ret = channel_get(named ? conf : "/etc/resolv.conf", named, &ch, &no_servers);
 	if (ret) {
+		cache.cur = NULL;
 		urnet__waitset_destroy(&l.ws);
 		return ret;
 	}
 	ares_getaddrinfo(ch, name, NULL, &hints, on_result, &l);
 	ret = run(&l, ch, deadline);
-	/* Queries still out end here; their sockets leave the waitset as they close. */
-	ares_destroy(ch);
+	/*
+	 * Cut short, queries are still out; a socket still open would be
+	 * missing from the next lookup's waitset: make a new channel next time.
+	 */
+	if (ret || cache.nsocks || cache.lost_track || !cache.ok || cache.ch != ch) {
+		if (cache.ok && cache.ch == ch)
+			cache_drop(&cache);
+		else
+			ares_destroy(ch);
+	}
+	cache.cur = NULL;
 	urnet__waitset_destroy(&l.ws);
 	if (ret) {
 		urnet__resolve_message("%s: %s", name, ret == -ETIMEDOUT ? "lookup timed out" :

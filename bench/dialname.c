@@ -6,6 +6,8 @@
  *   urnet      urnet_dial("tcp", "NAME:port"): c-ares lookup on the engine
  *   gai        getaddrinfo(NAME) + blocking connect(), the libc way
  *   urnet-ip   urnet_dial("tcp", "127.0.0.1:port"): no lookup, the floor
+ *   resolve    urnet_resolve(NAME) alone, no connect
+ *   gai-resolve getaddrinfo(NAME) alone, no connect
  * Prints "MODE count p50_us p99_us mean_us".  bench/dns-run runs it in a
  * network namespace of its own, against dnsmasq on its loopback.
  */
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
 	int lfd, count;
 
 	if (argc != 4 || !h) {
-		fprintf(stderr, "usage: %s urnet|gai|urnet-ip NAME COUNT\n", argv[0]);
+		fprintf(stderr, "usage: %s urnet|gai|urnet-ip|resolve|gai-resolve NAME COUNT\n", argv[0]);
 		return 2;
 	}
 	count = atoi(argv[3]);
@@ -84,7 +86,22 @@ int main(int argc, char **argv)
 	for (int i = -50; i < count; i++) {
 		int64_t t0 = urnet_now_ns(), t1;
 
-		if (!strcmp(argv[1], "gai")) {
+		if (!strcmp(argv[1], "resolve")) {
+			struct sockaddr_storage ss[4];
+
+			if (urnet_resolve("tcp", argv[2], 0, ss, 4) < 1) {
+				fprintf(stderr, "resolve: %s\n", urnet_resolve_error());
+				return 1;
+			}
+			t1 = urnet_now_ns();
+		} else if (!strcmp(argv[1], "gai-resolve")) {
+			struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+
+			if (getaddrinfo(argv[2], port, &hints, &res))
+				return 1;
+			t1 = urnet_now_ns();
+			freeaddrinfo(res);
+		} else if (!strcmp(argv[1], "gai")) {
 			int fd = dial_gai(argv[2], port);
 
 			if (fd < 0)

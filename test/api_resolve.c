@@ -147,6 +147,38 @@ START_TEST(silent_server_times_out_at_the_dial_deadline)
 				       (struct sockaddr_storage[1]){}, 1), -1);
 	ck_assert_int_eq(errno, ETIMEDOUT);
 	ck_assert_int_lt(urnet_now_ns() - t0, 10 * SEC);
+	/* The thread's next lookup, on the same file, starts clean. */
+	RESOLVES("tcp", "servfail.test", "-Resource temporarily unavailable");
+}
+END_TEST
+
+static void write_file(const char *name, const char *from)
+{
+	char path[512], src[512], buf[512];
+	FILE *in, *out;
+	size_t n;
+
+	snprintf(src, sizeof(src), "%s/%s", dir, from);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	in = fopen(src, "r");
+	out = fopen(path, "w");
+	ck_assert(in && out);
+	n = fread(buf, 1, sizeof(buf), in);
+	ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	/* Not the same size as before: seen even within one mtime tick. */
+	fputs("# changed\n", out);
+	fclose(in);
+	fclose(out);
+}
+
+START_TEST(a_changed_resolver_file_is_read_again)
+{
+	write_file("changing.conf", "good.conf");
+	use_conf("changing.conf");
+	RESOLVES("tcp", "servfail.test", "-No such file or directory");	/* dnsmasq */
+	write_file("changing.conf", "bad.conf");
+	RESOLVES("tcp", "servfail.test", "-Resource temporarily unavailable");	/* responder */
+	RESOLVES("tcp", "servfail.test", "-Resource temporarily unavailable");
 }
 END_TEST
 
@@ -555,6 +587,7 @@ static Suite *api_resolve_suite(void)
 	tcase_add_test(tc, dns_names_of_each_family);
 	tcase_add_test(tc, dns_failures_have_their_own_errno_and_message);
 	tcase_add_test(tc, silent_server_times_out_at_the_dial_deadline);
+	tcase_add_test(tc, a_changed_resolver_file_is_read_again);
 	tcase_add_test(tc, engine_close_wakes_a_dial_blocked_in_a_lookup);
 	tcase_add_test(tc, malformed_names_fail_einval);
 	tcase_add_test(tc, bad_resolver_arguments_and_configurations);
