@@ -9,19 +9,8 @@
 set -u
 
 prog=${top_builddir:-.}/test/activate
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/urnet-activate.XXXXXX") || exit 1
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-status=0
-fail() {
-	echo "FAIL: $*"
-	status=1
-}
+. "${srcdir:-.}/test/script-lib.sh"
+script_start activate
 
 # Connect to each unix socket path (or host:port) in turn, send a line,
 # expect it back; every step bounded.
