@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Network names and address strings: parsing into sockaddrs and formatting
- * back.  Only numeric addresses and "localhost" are resolved: a blocking
- * DNS lookup has no place on a path that is meant to park on the engine.
+ * back, and the checks a host name passes before it is looked up.  Only
+ * numeric addresses and "localhost" are turned into addresses here; names
+ * are looked up by resolve.c, on the engine.
  */
 #include "config.h"
 
@@ -161,17 +162,10 @@ static int parse_host(enum urnet__net net, char *host, bool for_listen,
 	return 0;
 }
 
-/*
- * "host:port", "[v6]:port" or ":port".  An IPv6 host needs its brackets so
- * that the port cannot be mistaken for the address's last group.
- */
-static int parse_inet(enum urnet__net net, const char *address, bool for_listen,
-		      struct urnet__sockaddr *out)
+int urnet__split_hostport(const char *address, char *host, size_t size, in_port_t *port)
 {
-	char host[HOST_MAX];
 	const char *h = address, *end, *colon;
 	size_t n;
-	int ret;
 
 	if (address[0] == '[') {
 		h = address + 1;
@@ -186,16 +180,62 @@ static int parse_inet(enum urnet__net net, const char *address, bool for_listen,
 		end = colon;
 	}
 	n = (size_t)(end - h);
-	if (n >= sizeof(host))
+	if (n >= size)
 		return -EINVAL;
 	memcpy(host, h, n);
 	host[n] = '\0';
 	if (memchr(host, '[', n) || memchr(host, ']', n))
 		return -EINVAL;
-	ret = parse_port(colon + 1, &out->u.in4.sin_port);
+	return parse_port(colon + 1, port);
+}
+
+int urnet__check_hostname(const char *name)
+{
+	size_t len = strlen(name), label = 0;
+
+	/* One trailing dot says the name is absolute; it is not counted. */
+	if (len && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > URNET__NAME_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				return -EINVAL;	/* an empty label */
+			label = 0;
+			continue;
+		}
+		/* Letters, digits, '-' and '_' (service names): no IDN, no spaces. */
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return -EINVAL;
+		if (++label > URNET__LABEL_MAX)
+			return -EINVAL;
+	}
+	return label ? 0 : -EINVAL;	/* "name.." ends in an empty label */
+}
+
+int urnet__parse_host(enum urnet__net net, char *host, struct urnet__sockaddr *out)
+{
+	return parse_host(net, host, false, out);
+}
+
+/*
+ * "host:port", "[v6]:port" or ":port".  An IPv6 host needs its brackets so
+ * that the port cannot be mistaken for the address's last group.
+ */
+static int parse_inet(enum urnet__net net, const char *address, bool for_listen,
+		      struct urnet__sockaddr *out)
+{
+	char host[HOST_MAX];
+	int ret;
+
+	/* sin_port and sin6_port share their offset. */
+	ret = urnet__split_hostport(address, host, sizeof(host), &out->u.in4.sin_port);
 	if (ret)
 		return ret;
-	/* sin_port and sin6_port share their offset. */
 	return parse_host(net, host, for_listen, out);
 }
 

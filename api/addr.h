@@ -42,6 +42,25 @@ struct urnet__sockaddr {
 URNET__HIDDEN int urnet__parse_network(const char *network, enum urnet__net *net);
 URNET__HIDDEN int urnet__parse_address(enum urnet__net net, const char *address,
 				       bool for_listen, struct urnet__sockaddr *out);
+/* The host of a tcp address, up to a name's 253 bytes, a dot and a NUL. */
+#define URNET__HOST_MAX 256
+#define URNET__NAME_MAX 253
+#define URNET__LABEL_MAX 63
+
+/*
+ * Split "host:port" or "[v6]:port" into host (size bytes with its NUL) and
+ * port (network order).  0 or -EINVAL.
+ */
+URNET__HIDDEN int urnet__split_hostport(const char *address, char *host, size_t size,
+					in_port_t *port);
+/* A numeric host or "localhost" for dialing (host may be changed): 0 or -errno. */
+URNET__HIDDEN int urnet__parse_host(enum urnet__net net, char *host,
+				    struct urnet__sockaddr *out);
+/*
+ * A host name DNS can carry: ASCII letters, digits, '-', '_', labels of
+ * 1-63 bytes, 253 bytes in all (plus an optional final dot).  0 or -EINVAL.
+ */
+URNET__HIDDEN int urnet__check_hostname(const char *name);
 URNET__HIDDEN void urnet__format_sockaddr(const struct sockaddr *sa, socklen_t len,
 					  char *buf, size_t size);
 

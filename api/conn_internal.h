@@ -69,6 +69,10 @@ URNET__HIDDEN urnet_conn *urnet__conn_new(urnet_engine *e, int fd,
 URNET__HIDDEN void urnet__conn_discard(urnet_conn *c);
 URNET__HIDDEN void urnet__conn_release(urnet_conn *c);
 
+/* listener.c: a listener object around a listening fd (taken on success). */
+URNET__HIDDEN urnet_listener *urnet__listener_new(urnet_engine *e, urnet_engine *conn_engine,
+						  int fd);
+
 /*
  * Enter a call on c: false (errno set) when c is NULL or already closed.
  * Every successful enter is paired with urnet__conn_leave().

@@ -1,22 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Dialing: a non-blocking connect() whose completion is awaited on the
- * engine as writability, bounded by the dial deadline.
+ * Dialing one address: a non-blocking connect() whose completion is
+ * awaited on the engine as writability, bounded by the dial deadline.
+ * Names and the public calls are in dialer.c.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "conn_internal.h"
+#include "dial.h"
 #include "libc.h"
 
-/* 1: still connecting, 0: connected, -errno: failed. */
-static int connect_state(int fd)
+/* poll() rather than the engine: a look at the state, never a wait. */
+int urnet__connect_state(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
@@ -40,7 +41,7 @@ static int inet_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 	if (errno != EINPROGRESS && errno != EINTR)
 		return -errno;
 	for (;;) {
-		ret = connect_state(c->fd);
+		ret = urnet__connect_state(c->fd);
 		if (ret <= 0)
 			return ret;
 		if (urnet__expired(deadline))
@@ -112,7 +113,7 @@ static int unix_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 	return unix_connect_wait(c->fd, sa, deadline);
 }
 
-static int dial_deadline(int64_t timeout_ns, int64_t *deadline)
+int urnet__dial_deadline(int64_t timeout_ns, int64_t *deadline)
 {
 	int64_t now;
 
@@ -128,34 +129,21 @@ static int dial_deadline(int64_t timeout_ns, int64_t *deadline)
 	return 0;
 }
 
-urnet_conn *urnet_dial_on(urnet_engine *e, const char *network, const char *address,
-			  int64_t timeout_ns)
+urnet_conn *urnet__dial_addr(const struct urnet__opts *o, enum urnet__net net,
+			     const struct urnet__sockaddr *sa, int64_t deadline)
 {
-	struct urnet__sockaddr sa;
-	enum urnet__net net;
-	int64_t deadline;
+	urnet_engine *e = urnet__engine_for_new_socket(o->o.engine);
 	urnet_conn *c;
-	int fd, ret, one = 1;
+	int fd, ret;
 
-	ret = urnet__parse_network(network, &net);
-	if (!ret)
-		ret = urnet__parse_address(net, address, false, &sa);
-	if (!ret)
-		ret = dial_deadline(timeout_ns, &deadline);
-	if (ret) {
-		errno = -ret;
-		return NULL;
-	}
-	e = urnet__engine_for_new_socket(e);
 	if (!e)
 		return NULL;
-	fd = urnet__libc()->socket(sa.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	fd = urnet__opts_socket(o, net, sa, false);
+	if (fd < 0) {
+		errno = -fd;
 		return NULL;
-	/* Request/response traffic wants no Nagle; urnet_conn_set_nodelay() undoes it. */
-	if (net != URNET__NET_UNIX)
-		urnet__libc()->setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c = urnet__conn_new(e, fd, &sa);
+	}
+	c = urnet__conn_new(e, fd, sa);
 	if (!c) {
 		ret = errno;
 		urnet__libc()->close(fd);
@@ -163,18 +151,13 @@ urnet_conn *urnet_dial_on(urnet_engine *e, const char *network, const char *addr
 		return NULL;
 	}
 	if (net == URNET__NET_UNIX)
-		ret = unix_connect(c, &sa, deadline);
+		ret = unix_connect(c, sa, deadline);
 	else
-		ret = inet_connect(c, &sa, deadline);
+		ret = inet_connect(c, sa, deadline);
 	if (ret) {
 		errno = -ret;
 		urnet__conn_discard(c);
 		return NULL;
 	}
 	return c;
-}
-
-urnet_conn *urnet_dial(const char *network, const char *address, int64_t timeout_ns)
-{
-	return urnet_dial_on(NULL, network, address, timeout_ns);
 }

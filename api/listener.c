@@ -15,6 +15,7 @@
 
 #include "conn_internal.h"
 #include "libc.h"
+#include "sockopts.h"
 
 /* The kernel clamps it to net.core.somaxconn. */
 #define LISTEN_BACKLOG 65535
@@ -74,8 +75,11 @@ static int listener_socket(enum urnet__net net, struct urnet__sockaddr *sa)
 	return fd;
 }
 
-static int listener_bind(int fd, enum urnet__net net, const struct urnet__sockaddr *sa)
+static int listener_bind(int fd, enum urnet__net net, const struct urnet__sockaddr *sa,
+			 const struct urnet__opts *o)
 {
+	int ret;
+
 	if (net != URNET__NET_UNIX) {
 		/* Restarted servers must not wait for TIME_WAIT to clear. */
 		if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1))
@@ -87,10 +91,16 @@ static int listener_bind(int fd, enum urnet__net net, const struct urnet__sockad
 		if (setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1))
 			return -1;
 	}
+	/* The caller's options override the defaults above. */
+	ret = urnet__opts_apply(o, fd, net, sa, true);
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
 	return bind(fd, &sa->u.sa, sa->len);
 }
 
-static urnet_listener *listener_new(urnet_engine *e, urnet_engine *conn_engine, int fd)
+urnet_listener *urnet__listener_new(urnet_engine *e, urnet_engine *conn_engine, int fd)
 {
 	urnet_listener *l = calloc(1, sizeof(*l));
 	struct urnet__sockaddr sa = { .len = sizeof(sa.u) };
@@ -117,9 +127,11 @@ static urnet_listener *listener_new(urnet_engine *e, urnet_engine *conn_engine, 
 	return l;
 }
 
-urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char *address)
+static urnet_listener *listen_with(const struct urnet_options *user, urnet_engine *e,
+				   const char *network, const char *address)
 {
 	struct urnet__sockaddr sa;
+	struct urnet__opts o;
 	enum urnet__net net;
 	urnet_engine *le;
 	urnet_listener *l;
@@ -129,17 +141,20 @@ urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char
 	ret = urnet__parse_network(network, &net);
 	if (!ret)
 		ret = urnet__parse_address(net, address, true, &sa);
+	if (!ret)
+		ret = urnet__opts_load(user, e, net, true, &o);
 	if (ret) {
 		errno = -ret;
 		return NULL;
 	}
+	e = o.o.engine;
 	le = urnet__engine_for_new_socket(e);
 	if (!le)
 		return NULL;
 	fd = listener_socket(net, &sa);
 	if (fd < 0)
 		return NULL;
-	if (listener_bind(fd, net, &sa))
+	if (listener_bind(fd, net, &sa, &o))
 		goto fail_close;
 	/* A file-system socket is ours from bind on: remove it with the listener. */
 	if (net == URNET__NET_UNIX && address[0] != '@') {
@@ -150,9 +165,9 @@ urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char
 			goto fail_close;
 		}
 	}
-	if (listen(fd, LISTEN_BACKLOG))
+	if (listen(fd, o.o.backlog ? o.o.backlog : LISTEN_BACKLOG))
 		goto fail_unlink;
-	l = listener_new(le, e, fd);
+	l = urnet__listener_new(le, e, fd);
 	if (!l)
 		goto fail_unlink;
 	l->unlink_path = path;
@@ -168,6 +183,17 @@ fail_close:
 	urnet__libc()->close(fd);
 	errno = saved;
 	return NULL;
+}
+
+urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char *address)
+{
+	return listen_with(NULL, e, network, address);
+}
+
+urnet_listener *urnet_listen_with(const struct urnet_options *o, const char *network,
+				  const char *address)
+{
+	return listen_with(o, NULL, network, address);
 }
 
 urnet_listener *urnet_listen(const char *network, const char *address)

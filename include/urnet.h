@@ -51,6 +51,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -76,9 +77,10 @@ typedef struct urnet_conn urnet_conn;
  * 0-65535; 0 asks the kernel for an ephemeral port.  An empty host means
  * every interface when listening (dual stack for "tcp", falling back to
  * IPv4 when the kernel has no IPv6) and the local machine when dialing.
- * Host names other than localhost are not resolved (no DNS): EINVAL, as is
- * a missing or non-numeric port, an unbracketed IPv6 address or an unknown
- * zone.
+ * A dial may name a host ("db.example:5432"): see urnet_resolve() and
+ * urnet_dial_with(); a listener takes numeric hosts and localhost only.
+ * A malformed host name is EINVAL, as is a missing or non-numeric port, an
+ * unbracketed IPv6 address or an unknown zone.
  *
  * A unix address is a file-system path (at most 107 bytes), or "@name" for
  * a Linux abstract socket name (at most 107 bytes after the "@").  Longer
@@ -145,8 +147,10 @@ URNET_API int urnet_listener_close(urnet_listener *l);
  * this machine).  timeout_ns is relative, 0 = none (the kernel's own
  * connect timeout still applies); a negative one is EINVAL.  TCP conns get
  * TCP_NODELAY.  NULL + errno: EINVAL, EAFNOSUPPORT, ECONNREFUSED,
- * ETIMEDOUT (timeout, e.g. the listener's backlog is full, or the kernel
- * gave up), ENETUNREACH, ENOENT (no such unix socket file), EACCES...
+ * ETIMEDOUT (timeout, e.g. the listener's backlog is full, a silent name
+ * server, or the kernel gave up), ENETUNREACH, ENOENT (no such unix socket
+ * file, or no such host), EAGAIN (the name server failed), ESHUTDOWN
+ * (the engine closed during the dial), EACCES...
  * Dialing a unix listener whose backlog is full waits (in connect() itself,
  * not on the engine) until there is room or the timeout passes.
  */
@@ -232,6 +236,86 @@ URNET_API int urnet_conn_fd(urnet_conn *c);
  * when a concurrent close got there first.
  */
 URNET_API int urnet_conn_close(urnet_conn *c);
+
+/*
+ * Adopting sockets the program already holds.  urnet_conn_from_fd() takes
+ * a connected stream socket (tcp or unix), urnet_listener_from_fd() a
+ * listening one.  On success urnet owns fd: it is made non-blocking and
+ * close-on-exec, and closing the object closes it.  On failure fd is left
+ * exactly as it was.  NULL + errno: EBADF (negative or not open), ENOTSOCK,
+ * EINVAL (not a stream socket, not tcp/unix, a listener given as a conn or
+ * the reverse, an unconnected socket), ENOMEM...
+ */
+URNET_API urnet_conn *urnet_conn_from_fd(int fd);
+URNET_API urnet_listener *urnet_listener_from_fd(int fd);
+
+/*
+ * systemd socket activation (sd_listen_fds() semantics, without libsystemd):
+ * when LISTEN_PID names this process, adopt the LISTEN_FDS listening
+ * sockets starting at fd 3, in order, into ls[0..n).  With names non-NULL,
+ * names[i] is a malloc'ed copy of the i-th LISTEN_FDNAMES entry ("unknown"
+ * when absent; free() it).  unset_env non-zero removes the three variables.
+ * Returns n (0 when the process was not socket-activated), or -1 + errno:
+ * EINVAL (malformed variables, or a passed fd that is not a listening tcp
+ * or unix stream socket: then no fd was changed), ERANGE (more than max),
+ * ENOMEM.
+ */
+URNET_API int urnet_listen_fds(int unset_env, urnet_listener **ls, char **names, int max);
+
+/*
+ * Options for dialing and listening: fill with urnet_options_init(), set
+ * what you need, pass to urnet_dial_with()/urnet_listen_with().  size
+ * tells the library which fields the caller knows; later versions only
+ * add fields at the end.  "-1: default" fields keep urnet's behaviour.
+ */
+struct urnet_options {
+	size_t size;			/* sizeof(struct urnet_options) */
+	urnet_engine *engine;		/* NULL: spread over the shards */
+	const char *local_addr;		/* dial: bind here first ("ip:port") */
+	int backlog;			/* listen: 0 = system maximum */
+	int reuseport;			/* SO_REUSEPORT when non-zero */
+	int v6only;			/* IPV6_V6ONLY: -1 default, 0, 1 */
+	int rcvbuf, sndbuf;		/* SO_RCVBUF/SO_SNDBUF bytes, 0 = default */
+	int nodelay;			/* TCP_NODELAY: -1 default (on), 0, 1 */
+	int user_timeout_ms;		/* TCP_USER_TIMEOUT, 0 = default */
+	int keepalive;			/* SO_KEEPALIVE: -1 default (off), 0, 1 */
+	int keepalive_idle_s;		/* TCP_KEEPIDLE, 0 = system's */
+	int keepalive_interval_s;	/* TCP_KEEPINTVL, 0 = system's */
+	int keepalive_count;		/* TCP_KEEPCNT, 0 = system's */
+	/*
+	 * Called after socket() and before bind()/connect() with the network
+	 * and the numeric address about to be used; a non-zero return fails
+	 * the call with the errno it set (EPERM if none).
+	 */
+	int (*control)(int fd, const char *network, const char *address, void *arg);
+	void *control_arg;
+	int64_t fallback_delay_ns;	/* dial by name: IPv4 after this, 0 = 300 ms */
+	void *reserved[4];		/* zero */
+};
+
+URNET_API void urnet_options_init(struct urnet_options *o);
+URNET_API urnet_conn *urnet_dial_with(const struct urnet_options *o, const char *network,
+				      const char *address, int64_t timeout_ns);
+URNET_API urnet_listener *urnet_listen_with(const struct urnet_options *o,
+					    const char *network, const char *address);
+
+/*
+ * Resolve host (a name, or a numeric address) for network "tcp", "tcp4" or
+ * "tcp6": /etc/hosts (or the file named by CARES_HOSTS), then DNS with the
+ * servers and options of /etc/resolv.conf (or the file named by
+ * URNET_RESOLV_CONF), waiting on the engine until the absolute
+ * CLOCK_MONOTONIC deadline_ns (0 = the resolver's own retries only).
+ * Fills addrs[0..n) (ports 0), IPv6 first, and returns n, or -1 + errno:
+ * ENOENT (no such host, or no address of that family), EAGAIN (server
+ * failure or refusal), EINVAL (malformed name: empty, NUL, non-ASCII, a
+ * label over 63 or a name over 253 bytes, or an unusable resolver
+ * configuration), ETIMEDOUT, ESHUTDOWN, EAFNOSUPPORT, ENOMEM, ENOSYS (built
+ * without c-ares).  urnet_resolve_error() tells the resolver's message.
+ */
+URNET_API int urnet_resolve(const char *network, const char *host, int64_t deadline_ns,
+			    struct sockaddr_storage *addrs, int max);
+/* The message of this thread's last failed lookup (like gai_strerror). */
+URNET_API const char *urnet_resolve_error(void);
 
 #ifdef __cplusplus
 }

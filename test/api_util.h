@@ -34,6 +34,8 @@ static int api_fds_before;
  */
 static inline void api_setup(void)
 {
+	/* No name server unless the test names one: never the machine's own. */
+	setenv("URNET_RESOLV_CONF", "/dev/null", 0);
 	for (unsigned int i = 0; i < urnet_engine_count(); i++)
 		ck_assert_ptr_nonnull(urnet_engine_pick(i));
 	api_fds_before = test_count_fds();
@@ -42,6 +44,18 @@ static inline void api_setup(void)
 static inline void api_teardown(void)
 {
 	ck_assert_int_eq(test_count_fds(), api_fds_before);
+}
+
+/* An IPv6 loopback to listen on; says so when there is none. */
+static inline bool api_have_ipv6(void)
+{
+	urnet_listener *l = urnet_listen("tcp6", "[::1]:0");
+
+	if (l)
+		urnet_listener_close(l);
+	else
+		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
+	return l != NULL;
 }
 
 /* ---------------------------------------------------------------- data */

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <sys/socket.h>
 
@@ -85,6 +86,83 @@ START_TEST(parser_generated)
 			ck_assert_mem_eq(&back.u.in4, &sa.u.in4, sizeof(sa.u.in4));
 	}
 	ck_assert_uint_gt(ok, 0);
+}
+END_TEST
+
+/* What a host name may be, checked the slow way: labels 1-63 of [A-Za-z0-9_-]. */
+static bool name_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len && s[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || s[i] == '.') {
+			if (label == 0 || label > 63)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)s[i]) && !((unsigned char)s[i] & 0x80)) {
+			label++;
+		} else if (s[i] == '-' || s[i] == '_') {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Host names: 200,000 generated "host:port" strings split and checked,
+ * the check agreeing with name_ok(); and every generated name dialed
+ * with no name server fails with EINVAL, never a hang.
+ */
+START_TEST(host_names_generated)
+{
+	static const char *const parts[] = {
+		"a", "b0", "-", "_", ".", "..", "x", "\xc3\xbc", " ", ":", "[", "]", "80",
+		"65536", "\xff", "example", "com", "0", "%", "@",
+	};
+	uint64_t seed = 0xd15;
+	char a[600], host[URNET__HOST_MAX];
+	unsigned names = 0;
+
+	setenv("URNET_RESOLV_CONF", "/dev/null", 1);
+	for (int i = 0; i < 200000; i++) {
+		size_t len = 0;
+		int n = (int)(rnd(&seed) % 12), reps = i % 50 == 0 ? 40 : 1;
+		in_port_t port;
+
+		for (int k = 0; k < n * reps; k++) {
+			const char *p = parts[rnd(&seed) % (sizeof(parts) / sizeof(parts[0]))];
+			size_t pl = strlen(p);
+
+			if (len + pl + 8 > sizeof(a))
+				break;
+			memcpy(a + len, p, pl);
+			len += pl;
+		}
+		a[len] = '\0';
+		ck_assert_int_eq(urnet__check_hostname(a) == 0, name_ok(a));
+		snprintf(a + len, sizeof(a) - len, ":%u", (unsigned)(rnd(&seed) % 70000));
+		if (urnet__split_hostport(a, host, sizeof(host), &port))
+			continue;
+		ck_assert_uint_lt(strlen(host), sizeof(host));
+		if (!urnet__check_hostname(host) && names < 300) {
+			/* No name server (and no such name in the hosts file): EINVAL. */
+			urnet_conn *c = urnet_dial("tcp", a, 5 * SEC);
+
+			if (c)
+				urnet_conn_close(c);	/* "localhost"-like luck */
+			else
+				ck_assert_msg(errno == EINVAL || errno == ENOENT ||
+					      errno == ECONNREFUSED, "%s: %s", a, strerror(errno));
+			names++;
+		}
+	}
+	ck_assert_uint_gt(names, 0);
 }
 END_TEST
 
@@ -370,6 +448,7 @@ static Suite *badinput_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, parser_generated);
 	tcase_add_test(tc, public_calls_random_bytes);
+	tcase_add_test(tc, host_names_generated);
 	tcase_add_test(tc, embedded_nul);
 	tcase_add_test(tc, engine_bad_arguments);
 	tcase_add_test(tc, null_everywhere);
@@ -381,5 +460,7 @@ static Suite *badinput_suite(void)
 
 int main(void)
 {
+	/* Generated names are dialed: no name server, never the machine's own. */
+	setenv("URNET_RESOLV_CONF", "/dev/null", 0);
 	return test_run_suite(badinput_suite());
 }

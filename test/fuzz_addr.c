@@ -2,7 +2,9 @@
 /*
  * libFuzzer harness for the address parser (`make fuzz`, needs clang).
  * Input: a byte choosing the network and listen/dial, then the address
- * string (cut at its first NUL, as a C caller's would be).  Every input
+ * string (cut at its first NUL, as a C caller's would be).  The host-name
+ * path of a dial (split into host and port, then the name check) runs on
+ * every input as well.  Every input
  * must parse or fail with EINVAL/EAFNOSUPPORT; whatever parses must format
  * to text that parses back to the same socket address.
  */
@@ -34,6 +36,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
+	/* The host-name path of a dial: split, then the name check. */
+	{
+		char host[URNET__HOST_MAX];
+		in_port_t port;
+
+		if (!urnet__split_hostport(s, host, sizeof(host), &port)) {
+			if (strlen(host) >= sizeof(host))
+				abort();
+			ret = urnet__check_hostname(host);
+			if (ret && ret != -EINVAL)
+				abort();
+			if (!ret && strlen(host) > URNET__NAME_MAX + 1)
+				abort();
+		}
+	}
 	ret = urnet__parse_address(net, s, listen, &sa);
 	if (ret && ret != -EINVAL && ret != -EAFNOSUPPORT)
 		abort();

@@ -11,19 +11,8 @@ if ! command -v curl >/dev/null 2>&1; then
 fi
 
 server=${top_builddir:-.}/bench/http-urnet
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/urnet-http.XXXXXX") || exit 1
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-status=0
-fail() {
-	echo "FAIL: $*"
-	status=1
-}
+. "${srcdir:-.}/test/script-lib.sh"
+script_start http
 
 mkdir "$tmp/www"
 printf 'hello from the static route\n' >"$tmp/www/hello.txt"
