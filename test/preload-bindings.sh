@@ -25,4 +25,16 @@ for lib in "$B/.libs/liburnet.so" "$MODULE"; do
 		! grep -qx "$n" "$tmp/undef" || fail "${lib##*/} calls $n by name"
 	done
 done
+# The module loads into programs nobody here wrote: it brings nothing in
+# but what the interposer needs (no resolver, no TLS library).
+readelf -d "$MODULE" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' >"$tmp/needed"
+while read -r lib; do
+	case $lib in
+	liburing.so.* | libc.so.* | ld-linux*.so.* | libpthread.so.* | libdl.so.* | \
+	libasan.so.* | libubsan.so.* | libtsan.so.* | libclang_rt.*) ;;
+	*) fail "the module needs $lib" ;;
+	esac
+done <"$tmp/needed"
+grep -q '^libc\.so' "$tmp/needed" || fail "no NEEDED list read from ${MODULE##*/}"
+
 echo "preload-bindings: ok ($(echo "$names" | wc -l) interposed names, no self-binding)"
