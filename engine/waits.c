@@ -7,8 +7,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +35,10 @@ struct slot {
 	_Atomic uint64_t hist[URNET__WK_COUNT][URNET__WAIT_BUCKETS];
 	struct slot *_Atomic next;
 } __attribute__((aligned(64)));
+
+/* Slots come a page at a time. */
+#define SLOT_PAGE	16384u
+_Static_assert(sizeof(struct slot) <= SLOT_PAGE, "a slot fits its page");
 
 static struct slot *_Atomic slots;	/* pushed at the head, never removed */
 static _Thread_local struct slot *self;
@@ -119,14 +123,25 @@ static struct slot *slot_get(void)
 			break;
 	}
 	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
+		/*
+		 * A page of new slots, from mmap rather than malloc: a thread's
+		 * first park may come from a signal handler that interrupted
+		 * malloc.  The first is ours; the others go on the list free.
+		 */
+		size_t n = SLOT_PAGE / sizeof(*s);
+		struct slot *page = mmap(NULL, SLOT_PAGE, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (page == MAP_FAILED)
 			return NULL;
+		s = &page[0];
 		atomic_init(&s->in_use, 1);
+		for (size_t i = 1; i < n; i++)
+			atomic_init(&page[i].next, &page[i - 1]);
 		head = atomic_load_explicit(&slots, memory_order_relaxed);
 		do
 			atomic_store_explicit(&s->next, head, memory_order_relaxed);
-		while (!atomic_compare_exchange_weak_explicit(&slots, &head, s,
+		while (!atomic_compare_exchange_weak_explicit(&slots, &head, &page[n - 1],
 							      memory_order_release,
 							      memory_order_relaxed));
 	}
