@@ -25,7 +25,38 @@ enum urnet__net {
 	URNET__NET_TCP4,
 	URNET__NET_TCP6,
 	URNET__NET_UNIX,
+	/* Datagram networks: the same address rules as their stream twins. */
+	URNET__NET_UDP,
+	URNET__NET_UDP4,
+	URNET__NET_UDP6,
+	URNET__NET_UNIXGRAM,
 };
+
+static inline bool urnet__net_is_dgram(enum urnet__net net)
+{
+	return net >= URNET__NET_UDP;
+}
+
+static inline bool urnet__net_is_unix(enum urnet__net net)
+{
+	return net == URNET__NET_UNIX || net == URNET__NET_UNIXGRAM;
+}
+
+/* "tcp" and "udp": IPv4 or IPv6 as the address says, dual stack on ":port". */
+static inline bool urnet__net_is_any_ip(enum urnet__net net)
+{
+	return net == URNET__NET_TCP || net == URNET__NET_UDP;
+}
+
+static inline bool urnet__net_is_ip4(enum urnet__net net)
+{
+	return net == URNET__NET_TCP4 || net == URNET__NET_UDP4;
+}
+
+static inline bool urnet__net_is_ip6(enum urnet__net net)
+{
+	return net == URNET__NET_TCP6 || net == URNET__NET_UDP6;
+}
 
 struct urnet__sockaddr {
 	union {

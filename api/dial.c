@@ -110,6 +110,22 @@ static int unix_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 	return unix_connect_wait(c->fd, sa, deadline);
 }
 
+/*
+ * A datagram socket connects at once.  A unixgram one is first bound to
+ * an autobound abstract name, so that the peer has an address to answer.
+ */
+static int dgram_connect(urnet_conn *c, const struct urnet__sockaddr *sa)
+{
+	sa_family_t family = AF_UNIX;
+
+	if (c->net == URNET__NET_UNIXGRAM &&
+	    bind(c->fd, (const struct sockaddr *)&family, sizeof(family)))
+		return -errno;
+	if (urnet__libc()->connect(c->fd, &sa->u.sa, sa->len))
+		return -errno;
+	return 0;
+}
+
 static int dial_deadline(int64_t timeout_ns, int64_t *deadline)
 {
 	int64_t now;
@@ -147,11 +163,13 @@ urnet_conn *urnet_dial_on(urnet_engine *e, const char *network, const char *addr
 	e = urnet__engine_for_new_socket(e);
 	if (!e)
 		return NULL;
-	fd = urnet__libc()->socket(sa.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = urnet__libc()->socket(sa.u.sa.sa_family,
+				   (urnet__net_is_dgram(net) ? SOCK_DGRAM : SOCK_STREAM) |
+				   SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	/* Request/response traffic wants no Nagle; urnet_conn_set_nodelay() undoes it. */
-	if (net != URNET__NET_UNIX)
+	if (!urnet__net_is_dgram(net) && net != URNET__NET_UNIX)
 		urnet__libc()->setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = urnet__conn_new(e, fd, &sa);
 	if (!c) {
@@ -160,7 +178,11 @@ urnet_conn *urnet_dial_on(urnet_engine *e, const char *network, const char *addr
 		errno = ret;
 		return NULL;
 	}
-	if (net == URNET__NET_UNIX)
+	c->dgram = urnet__net_is_dgram(net);
+	c->net = net;
+	if (c->dgram)
+		ret = dgram_connect(c, &sa);
+	else if (net == URNET__NET_UNIX)
 		ret = unix_connect(c, &sa, deadline);
 	else
 		ret = inet_connect(c, &sa, deadline);
