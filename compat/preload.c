@@ -207,3 +207,8 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t bufle
 		__chk_fail();
 	return urnet_recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
 }
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	return urnet__sendmmsg(fd, vec, n, flags);
+}
