@@ -214,6 +214,18 @@ int urnet__parse_address(enum urnet__net net, const char *address, bool for_list
 	return parse_inet(net, address, for_listen, out);
 }
 
+int urnet__parse_net_address(const char *network, const char *address, unsigned int nets,
+			     bool for_listen, enum urnet__net *net, struct urnet__sockaddr *out)
+{
+	int ret = urnet__parse_network(network, net);
+
+	if (ret)
+		return ret;
+	if (!(nets & (urnet__net_is_dgram(*net) ? URNET__NETS_DGRAM : URNET__NETS_STREAM)))
+		return -EAFNOSUPPORT;
+	return urnet__parse_address(*net, address, for_listen, out);
+}
+
 static void format_in6(const struct sockaddr_in6 *in6, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];

@@ -73,6 +73,17 @@ struct urnet__sockaddr {
 URNET__HIDDEN int urnet__parse_network(const char *network, enum urnet__net *net);
 URNET__HIDDEN int urnet__parse_address(enum urnet__net net, const char *address,
 				       bool for_listen, struct urnet__sockaddr *out);
+/* Which networks a caller takes (urnet__parse_net_address). */
+#define URNET__NETS_STREAM	(1u << 0)
+#define URNET__NETS_DGRAM	(1u << 1)
+
+/*
+ * Both of the above: network, which must be of a kind in nets
+ * (-EAFNOSUPPORT otherwise), then address.  0 or -errno.
+ */
+URNET__HIDDEN int urnet__parse_net_address(const char *network, const char *address,
+					   unsigned int nets, bool for_listen,
+					   enum urnet__net *net, struct urnet__sockaddr *out);
 URNET__HIDDEN void urnet__format_sockaddr(const struct sockaddr *sa, socklen_t len,
 					  char *buf, size_t size);
 

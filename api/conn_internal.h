@@ -73,9 +73,14 @@ struct urnet_listener {
 	char *unlink_path;		/* unix socket file to remove on close */
 };
 
-/* listener.c: a socket of net's type bound to sa (see there); -1 + errno. */
+/*
+ * listener.c: a non-blocking socket of net's type bound to sa, and the
+ * unix path to remove with it (or NULL); -1 + errno.  Undone, errno kept,
+ * by urnet__bound_socket_close().
+ */
 URNET__HIDDEN int urnet__bound_socket(enum urnet__net net, struct urnet__sockaddr *sa,
 				      const char *address, char **unlink_path);
+URNET__HIDDEN void urnet__bound_socket_close(int fd, char *unlink_path);
 
 /*
  * conn_io.c: one transfer on c, through the engine's wait.  Exactly one of

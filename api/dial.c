@@ -151,9 +151,8 @@ urnet_conn *urnet_dial_on(urnet_engine *e, const char *network, const char *addr
 	urnet_conn *c;
 	int fd, ret, one = 1;
 
-	ret = urnet__parse_network(network, &net);
-	if (!ret)
-		ret = urnet__parse_address(net, address, false, &sa);
+	ret = urnet__parse_net_address(network, address, URNET__NETS_STREAM | URNET__NETS_DGRAM,
+					false, &net, &sa);
 	if (!ret)
 		ret = dial_deadline(timeout_ns, &deadline);
 	if (ret) {

@@ -95,12 +95,23 @@ static int bound_socket_bind(int fd, enum urnet__net net, const struct urnet__so
 	return bind(fd, &sa->u.sa, sa->len);
 }
 
+void urnet__bound_socket_close(int fd, char *unlink_path)
+{
+	int saved = errno;
+
+	if (unlink_path)
+		unlink(unlink_path);
+	free(unlink_path);
+	urnet__libc()->close(fd);
+	errno = saved;
+}
+
 int urnet__bound_socket(enum urnet__net net, struct urnet__sockaddr *sa, const char *address,
 			char **unlink_path)
 {
 	int type = (urnet__net_is_dgram(net) ? SOCK_DGRAM : SOCK_STREAM) |
 		   SOCK_NONBLOCK | SOCK_CLOEXEC;
-	int fd = bound_socket_open(net, sa, type), saved;
+	int fd = bound_socket_open(net, sa, type);
 
 	*unlink_path = NULL;
 	if (fd < 0)
@@ -118,9 +129,7 @@ int urnet__bound_socket(enum urnet__net net, struct urnet__sockaddr *sa, const c
 	}
 	return fd;
 fail:
-	saved = errno;
-	urnet__libc()->close(fd);
-	errno = saved;
+	urnet__bound_socket_close(fd, NULL);
 	return -1;
 }
 
@@ -158,14 +167,10 @@ urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char
 	urnet_engine *le;
 	urnet_listener *l;
 	char *path = NULL;
-	int fd, ret, saved;
+	int fd, ret;
 
-	ret = urnet__parse_network(network, &net);
 	/* Datagram networks listen with urnet_listen_packet(). */
-	if (!ret && urnet__net_is_dgram(net))
-		ret = -EAFNOSUPPORT;
-	if (!ret)
-		ret = urnet__parse_address(net, address, true, &sa);
+	ret = urnet__parse_net_address(network, address, URNET__NETS_STREAM, true, &net, &sa);
 	if (ret) {
 		errno = -ret;
 		return NULL;
@@ -184,12 +189,7 @@ urnet_listener *urnet_listen_on(urnet_engine *e, const char *network, const char
 	l->unlink_path = path;
 	return l;
 fail_unlink:
-	saved = errno;
-	if (path)
-		unlink(path);
-	free(path);
-	urnet__libc()->close(fd);
-	errno = saved;
+	urnet__bound_socket_close(fd, path);
 	return NULL;
 }
 

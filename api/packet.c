@@ -25,14 +25,10 @@ urnet_packet_conn *urnet_listen_packet_on(urnet_engine *e, const char *network,
 	enum urnet__net net;
 	urnet_conn *c;
 	char *path;
-	int fd, ret, saved;
+	int fd, ret;
 
-	ret = urnet__parse_network(network, &net);
 	/* Stream networks listen with urnet_listen(). */
-	if (!ret && !urnet__net_is_dgram(net))
-		ret = -EAFNOSUPPORT;
-	if (!ret)
-		ret = urnet__parse_address(net, address, true, &sa);
+	ret = urnet__parse_net_address(network, address, URNET__NETS_DGRAM, true, &net, &sa);
 	if (ret) {
 		errno = -ret;
 		return NULL;
@@ -45,12 +41,7 @@ urnet_packet_conn *urnet_listen_packet_on(urnet_engine *e, const char *network,
 		return NULL;
 	c = urnet__conn_new(e, fd, NULL);
 	if (!c) {
-		saved = errno;
-		if (path)
-			unlink(path);
-		free(path);
-		urnet__libc()->close(fd);
-		errno = saved;
+		urnet__bound_socket_close(fd, path);
 		return NULL;
 	}
 	c->dgram = true;

@@ -311,7 +311,7 @@ START_TEST(ipv6_with_zone_on_loopback)
 	char addr[URNET_ADDRSTRLEN];
 	const char *port;
 
-	if (!pk_have_ipv6())
+	if (!api_have_ipv6(SOCK_DGRAM))
 		return;
 	s = pk_listen("udp6", "[::1]:0");
 	port = strrchr(urnet_packet_local_addr(s), ':') + 1;

@@ -62,11 +62,7 @@ static inline void *pk_blocker_main(void *arg)
 /* Start b and return once it sleeps inside its call. */
 static inline void pk_blocker_start(struct pk_blocker *b)
 {
-	atomic_store(&b->tid, 0);
-	atomic_store(&b->done, false);
-	ck_assert_int_eq(pthread_create(&b->th, NULL, pk_blocker_main, b), 0);
-	ck_assert_msg(test_wait_blocked(&b->tid, &b->done, false), "thread never blocked");
-	ck_assert(!atomic_load(&b->done));
+	test_start_blocker(&b->th, pk_blocker_main, b, &b->tid, &b->done, false);
 }
 
 static inline void pk_blocker_join(struct pk_blocker *b, ssize_t ret, int err)
@@ -75,19 +71,6 @@ static inline void pk_blocker_join(struct pk_blocker *b, ssize_t ret, int err)
 	ck_assert_int_eq(b->ret, ret);
 	if (ret < 0)
 		ck_assert_int_eq(b->err, err);
-}
-
-static inline bool pk_have_ipv6(void)
-{
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
-	return ok;
 }
 
 #endif

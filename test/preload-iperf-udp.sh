@@ -11,26 +11,6 @@ fi
 iperf -v 2>&1 | grep -q 'iperf version 2\.' ||
 	{ echo "preload-iperf-udp: SKIP: iperf is not iperf 2.x"; exit 77; }
 
-# The UDP port process $1 is bound to, from /proc (waits up to 10 s).
-udp_port() {
-	i=0
-	while [ $i -lt 200 ]; do
-		for ino in $(ls -l "/proc/$1/fd" 2>/dev/null |
-			     sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
-			hex=$(awk -v ino="$ino" '$10 == ino { split($2, a, ":"); print a[2] }' \
-				/proc/net/udp /proc/net/udp6)
-			if [ -n "$hex" ]; then
-				printf '%d\n' "0x$hex"
-				return 0
-			fi
-		done
-		kill -0 "$1" 2>/dev/null || return 1
-		sleep 0.05
-		i=$((i + 1))
-	done
-	return 1
-}
-
 # A server per direction: iperf 2.1's UDP server sends nothing for a -R
 # test that follows another test, bare as well.
 for dir in forward reverse; do
@@ -38,7 +18,7 @@ for dir in forward reverse; do
 	[ $dir = reverse ] && rev=-R
 	$URUN iperf -s -u -B 127.0.0.1 -p 0 >"$tmp/server-$dir.out" 2>"$tmp/server-$dir.err" &
 	spid=$!
-	port=$(udp_port "$spid") || fail "iperf server did not bind: $(cat "$tmp/server-$dir.err")"
+	port=$(listen_port "$spid" udp) || fail "iperf server did not bind: $(cat "$tmp/server-$dir.err")"
 	timeout 60 $URUN iperf -u -c 127.0.0.1 -p "$port" -t 1 -b 10M $rev \
 		>"$tmp/client-$dir.out" 2>"$tmp/client-$dir.err" ||
 		{ kill "$spid"; fail "iperf -u client ($dir): $(cat "$tmp/client-$dir.out" "$tmp/client-$dir.err")"; }
