@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udp-uring: the io_uring ceiling for a UDP echo, raw liburing: one
+ * thread, the ring's only issuer (SINGLE_ISSUER | DEFER_TASKRUN, falling
+ * back to COOP_TASKRUN, then a plain ring); one multishot recvmsg reading
+ * every datagram with its sender's address into a ring of provided
+ * buffers; each reply a sendmsg straight out of its buffer, which returns
+ * to the ring when the send completed; SQEs batched into the
+ * io_uring_enter that waits for the next completions.  Linux 6.0+.
+ * Usage: udp-uring PORT
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <sys/mman.h>
+
+#define URNET_BENCH_UDP_URING
+#include "udp_bench.h"
+
+#define RING_ENTRIES	4096
+
+enum { OP_RECV, OP_SEND };
+
+static struct io_uring ring;
+static struct io_uring_buf_ring *br;
+static char *bufs;
+static int fd;
+
+static struct io_uring_sqe *get_sqe(void)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+
+	if (!sqe) {	/* SQ full: hand the batch over now */
+		io_uring_submit(&ring);
+		sqe = io_uring_get_sqe(&ring);
+	}
+	return sqe;
+}
+
+static void recycle(unsigned bid)
+{
+	io_uring_buf_ring_add(br, bufs + (size_t)bid * UDP_BUF_SIZE, UDP_BUF_SIZE,
+			      (unsigned short)bid, io_uring_buf_ring_mask(UDP_NR_BUFS), 0);
+	io_uring_buf_ring_advance(br, 1);
+}
+
+static void arm_recv(void)
+{
+	struct io_uring_sqe *sqe = get_sqe();
+
+	io_uring_prep_recvmsg_multishot(sqe, fd, &udp_ms_template, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = UDP_BGID;
+	io_uring_sqe_set_data64(sqe, OP_RECV);
+}
+
+static void on_recv(int res, unsigned flags)
+{
+	unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+	struct msghdr *reply;
+	struct io_uring_sqe *sqe;
+
+	if (!(flags & IORING_CQE_F_MORE))
+		arm_recv();
+	if (res < 0) {
+		if (res == -EINVAL) {
+			fprintf(stderr, "udp-uring: no multishot recvmsg: needs Linux 6.0\n");
+			exit(1);
+		}
+		return;	/* -ENOBUFS: every buffer is out in a send; rearmed above */
+	}
+	reply = udp_ms_reply(bufs + (size_t)bid * UDP_BUF_SIZE, res, bid);
+	if (!reply) {
+		recycle(bid);
+		return;
+	}
+	sqe = get_sqe();
+	io_uring_prep_sendmsg(sqe, fd, reply, 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)bid << 1 | OP_SEND);
+}
+
+static void ring_setup(void)
+{
+	static const unsigned tries[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	struct io_uring_buf_reg reg = { .ring_entries = UDP_NR_BUFS, .bgid = UDP_BGID };
+	int ret = -EINVAL;
+
+	for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct io_uring_params p = {
+			.flags = tries[i] | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+			.cq_entries = RING_ENTRIES * 4,
+		};
+
+		ret = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "udp-uring: io_uring setup: %s\n", strerror(-ret));
+		exit(1);
+	}
+	br = mmap(NULL, UDP_NR_BUFS * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	bufs = malloc((size_t)UDP_NR_BUFS * UDP_BUF_SIZE);
+	if (br == MAP_FAILED || !bufs)
+		udp_die("udp-uring", "buffers");
+	reg.ring_addr = (uint64_t)(uintptr_t)br;
+	ret = io_uring_register_buf_ring(&ring, &reg, 0);
+	if (ret < 0) {
+		fprintf(stderr, "udp-uring: provided buffer ring: %s\n", strerror(-ret));
+		exit(1);
+	}
+	io_uring_buf_ring_init(br);
+	for (unsigned i = 0; i < UDP_NR_BUFS; i++)
+		recycle(i);
+}
+
+int main(int argc, char **argv)
+{
+	fd = udp_bench_socket(argc, argv, 0, NULL, NULL);
+	ring_setup();
+	arm_recv();
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		int ret = io_uring_submit_and_wait(&ring, 1);
+
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			fprintf(stderr, "udp-uring: io_uring_enter: %s\n", strerror(-ret));
+			return 1;
+		}
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			if ((cqe->user_data & 1) == OP_RECV)
+				on_recv(cqe->res, cqe->flags);
+			else
+				recycle((unsigned)(cqe->user_data >> 1));
+			seen++;
+		}
+		io_uring_cq_advance(&ring, seen);
+	}
+}
