@@ -25,6 +25,7 @@ struct io_req {
 	const struct iovec *iov;
 	int iovcnt;
 	size_t total;
+	bool slept;
 };
 
 static ssize_t xfer_read(int fd, const struct urnet__xfer *x)
@@ -67,7 +68,15 @@ static ssize_t io_try(struct urnet__io *io)
 	do {
 		n = io->dir == URNET__READ ? xfer_read(c->fd, &q->x) : xfer_write(c->fd, &q->x);
 	} while (n < 0 && errno == EINTR);
-	return n < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : n;
+	if (n >= 0)
+		return n;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	/* A datagram socket shut down for reading reads 0. */
+	if (c->dgram && io->dir == URNET__READ &&
+	    urnet__dgram_read_shut(&c->ready, c->fd, q->slept))
+		return 0;
+	return -EAGAIN;
 }
 
 static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
@@ -76,6 +85,7 @@ static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
 	int ret = urnet__ready_wait(io->ready, io->dir, snap,
 				    atomic_load(&q->c->deadline[io->dir]), 0);
 
+	q->slept = true;
 	/* A sleep that failed before any try (engine gone, closed, late): try first. */
 	if (ret < 0 && !tried)
 		return URNET__IO_RETRY;
@@ -90,6 +100,7 @@ static void io_init(struct io_req *q, urnet_conn *c, int dir)
 	q->c = c;
 	q->x = (struct urnet__xfer){ .dir = dir };
 	q->iov = NULL;
+	q->slept = false;
 }
 
 /* Every byte of q's iov, looping over short writes; -errno on failure. */

@@ -134,12 +134,6 @@ URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap
 URNET__HIDDEN ssize_t urnet__call_mmsg(struct urnet__call *c, int dir, struct mmsghdr *vec,
 				       unsigned int vlen, int flags);
 
-/*
- * dgram.c: fd, a datagram socket, is shut down for reading, where the
- * kernel's blocking read returns 0 and its non-blocking one EAGAIN.
- */
-URNET__HIDDEN bool urnet__dgram_read_shut(int fd);
-
 /* Turn -errno into -1 + errno. */
 static inline ssize_t urnet__ret(ssize_t n)
 {

@@ -2,29 +2,19 @@
 /*
  * What datagram sockets need beyond the data calls they share with
  * streams (stream.c): recvmmsg and sendmmsg on blocking sockets, with the
- * kernel's rules for when a batch ends, and the blocking read of a socket
- * shut down for reading.
+ * kernel's rules for when a batch ends.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <time.h>
 
 #include "call.h"
 #include "libc.h"
-#include "urnet_engine.h"
+#include "urnet_compat.h"
 
 #define NSEC 1000000000LL
-
-bool urnet__dgram_read_shut(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-
-	/* A datagram socket reports RDHUP only for a read shutdown. */
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP);
-}
 
 /*
  * As the kernel's do_recvmmsg: wait for the first datagram, then (without
@@ -102,7 +92,7 @@ static bool mmsg_to_libc(const struct mmsghdr *vec, unsigned int vlen, int flags
 			    timeout->tv_nsec >= NSEC));
 }
 
-int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+int urnet_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 		    struct timespec *timeout)
 {
 	struct urnet__call c;
@@ -124,7 +114,7 @@ int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 	return got;
 }
 
-int urnet__sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+int urnet_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	struct urnet__call c;
 	ssize_t n = URNET__PASS;

@@ -125,10 +125,6 @@ URNET__HIDDEN int urnet__close_range(unsigned first, unsigned last, int flags);
 URNET__HIDDEN int urnet__socket(int domain, int type, int protocol);
 URNET__HIDDEN int urnet__socketpair(int domain, int type, int protocol, int sv[2]);
 URNET__HIDDEN int urnet__dup(int fd);
-/* compat/dgram.c */
-URNET__HIDDEN int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
-				  struct timespec *timeout);
-URNET__HIDDEN int urnet__sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags);
 
 /* In a forked child: forget the parent's engine state (no thread is inside). */
 URNET__HIDDEN void urnet__fdtable_after_fork(void);

@@ -170,7 +170,7 @@ EXPORT int dup(int fd)
 EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
 		    struct timespec *timeout)
 {
-	return urnet__recvmmsg(fd, vec, n, flags, timeout);
+	return urnet_recvmmsg(fd, vec, n, flags, timeout);
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -210,5 +210,5 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t bufle
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 {
-	return urnet__sendmmsg(fd, vec, n, flags);
+	return urnet_sendmmsg(fd, vec, n, flags);
 }

@@ -90,9 +90,9 @@ static ssize_t try_io(struct urnet__io *io)
 	else
 		n = io->dir == URNET__READ ? try_recvmsg(t->c, t->m, t->flags)
 					   : try_sendmsg(t->c, t->m, t->flags);
-	/* Woken for nothing: a datagram socket shut down for reading reads 0 when blocking. */
-	if (n == -EAGAIN && t->slept && t->c->dgram && io->dir == URNET__READ &&
-	    urnet__dgram_read_shut(t->c->fd))
+	/* A datagram socket shut down for reading reads 0 when blocking. */
+	if (n == -EAGAIN && t->c->dgram && io->dir == URNET__READ &&
+	    urnet__dgram_read_shut(io->ready, t->c->fd, t->slept))
 		return 0;
 	if (n == -ENOTSOCK) {
 		urnet__fd_revalidate(t->c->ent, t->c->fd);

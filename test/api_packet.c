@@ -288,6 +288,26 @@ START_TEST(icmp_port_unreachable_is_econnrefused)
 }
 END_TEST
 
+START_TEST(close_read_ends_blocked_datagram_read)
+{
+	urnet_packet_conn *s = pk_listen("udp4", "127.0.0.1:0");
+	urnet_conn *c = urnet_dial("udp", urnet_packet_local_addr(s), 0);
+	struct pk_blocker b = { .op = PK_CONN_READ };
+
+	ck_assert_ptr_nonnull(c);
+	b.c = c;
+	pk_blocker_start(&b);
+	/* As the kernel's blocking read after shutdown(SHUT_RD): 0. */
+	ck_assert_int_eq(urnet_conn_close_read(c), 0);
+	pk_blocker_join(&b, 0, 0);
+	/* And every later read, the poll's report long gone. */
+	ck_assert_int_eq(urnet_conn_read(c, b.data, sizeof(b.data)), 0);
+	ck_assert_int_eq(urnet_conn_read(c, b.data, sizeof(b.data)), 0);
+	ck_assert_int_eq(urnet_conn_close(c), 0);
+	ck_assert_int_eq(urnet_packet_close(s), 0);
+}
+END_TEST
+
 /* -------------------------------------------------------------- families */
 
 static void round_trip(urnet_packet_conn *s, urnet_conn *c, const char *expect_from)
@@ -389,6 +409,7 @@ Suite *packet_suite(void)
 	tcase_add_test(tc, deadline_wakes_blocked_reader);
 	tcase_add_test(tc, writer_blocks_on_full_queue);
 	tcase_add_test(tc, icmp_port_unreachable_is_econnrefused);
+	tcase_add_test(tc, close_read_ends_blocked_datagram_read);
 	tcase_add_test(tc, ipv6_with_zone_on_loopback);
 	tcase_add_test(tc, unixgram_path_and_abstract_name);
 	suite_add_tcase(s, tc);

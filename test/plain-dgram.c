@@ -359,6 +359,8 @@ static int shutdown_case(void)
 	SHOW("shutdown", shutdown(b.fd, SHUT_RDWR));
 	finish(&b, "blocked recvfrom");
 	SHOW("recvfrom after", recvfrom(b.fd, b.buf, sizeof(b.buf), MSG_DONTWAIT, NULL, NULL));
+	SHOW("blocking recvfrom after", recvfrom(b.fd, b.buf, sizeof(b.buf), 0, NULL, NULL));
+	SHOW("blocking recv after", recv(b.fd, b.buf, sizeof(b.buf), 0));
 	close(b.fd);
 	return 0;
 }
