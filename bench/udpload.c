@@ -168,14 +168,15 @@ static void open_peers(struct peer *peers)
 {
 	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port),
 				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { 0, LOSS_NS / 1000 };
+	struct timeval tv = { LOSS_NS / 1000000000LL, LOSS_NS % 1000000000LL / 1000 };
 
 	for (int i = 0; i < opt.peers; i++) {
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 		if (fd < 0 || connect(fd, (struct sockaddr *)&srv, sizeof(srv)))
 			die("peer socket");
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+			die("SO_RCVTIMEO");
 		peers[i] = (struct peer){ .fd = fd };
 	}
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The data calls on blocking stream sockets: recv/send and the read, write,
- * readv, writev, recvfrom, sendto, recvmsg, sendmsg spellings of them.
+ * The data calls on blocking stream and datagram sockets: recv/send and the
+ * read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg spellings
+ * of them, and the try-wait loop that recvmmsg/sendmmsg (dgram.c) share.
  *
  * Each try is the caller's own call with MSG_DONTWAIT added, so flags such
  * as MSG_PEEK, MSG_OOB and MSG_NOSIGNAL act exactly as in the kernel; a
  * send without MSG_NOSIGNAL on a broken connection raises SIGPIPE as libc's
  * would.  Only the waiting moves to the engine: a blocking send loops until
  * everything is queued, a MSG_WAITALL recv until everything arrived, with
- * the kernel's rules for stopping early (signal, timeout, error, EOF).
+ * the kernel's rules for stopping early (signal, timeout, error, EOF).  A
+ * datagram moves whole in one try, so neither loop goes on for one.
  */
 #include "config.h"
 
@@ -21,7 +23,6 @@
 #include "libc.h"
 #include "ready_io.h"
 #include "urnet_compat.h"
-
 
 /*
  * A message of our own making (one buffer, no address, no control data)
