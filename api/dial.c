@@ -116,10 +116,11 @@ static int unix_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
  */
 static int dgram_connect(urnet_conn *c, const struct urnet__sockaddr *sa)
 {
-	sa_family_t family = AF_UNIX;
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
 
+	/* Only the family: the kernel picks a free abstract name. */
 	if (c->net == URNET__NET_UNIXGRAM &&
-	    bind(c->fd, (const struct sockaddr *)&family, sizeof(family)))
+	    bind(c->fd, (const struct sockaddr *)&un, sizeof(sa_family_t)))
 		return -errno;
 	if (urnet__libc()->connect(c->fd, &sa->u.sa, sa->len))
 		return -errno;

@@ -231,7 +231,7 @@ START_TEST(writer_blocks_on_full_queue)
 	struct pk_blocker b = { .op = PK_CONN_WRITE, .len = 100 };
 	urnet_packet_conn *r;
 	urnet_conn *c;
-	char buf[200];
+	char buf[200] = "";
 	int queued = 0;
 
 	snprintf(buf, sizeof(buf), "@urnet-packet-full-%d", (int)getpid());
