@@ -41,18 +41,8 @@ static void *reader(void *arg)
 
 int main(int argc, char **argv)
 {
-	pthread_attr_t attr;
 	int threads;
 
 	fd = udp_bench_socket(argc, argv, 0, &threads, &batch);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (int i = 1; i < threads; i++) {
-		pthread_t t;
-
-		if (pthread_create(&t, &attr, reader, NULL))
-			udp_die(argv[0], "pthread_create");
-	}
-	reader(NULL);
-	return 0;
+	udp_bench_readers(argv[0], threads, reader);
 }

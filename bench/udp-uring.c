@@ -11,9 +11,9 @@
  */
 #define _GNU_SOURCE
 #include <stdint.h>
-#include <sys/mman.h>
 
 #define URNET_BENCH_UDP_URING
+#include "bench_uring.h"
 #include "udp_bench.h"
 
 #define RING_ENTRIES	4096
@@ -80,40 +80,9 @@ static void on_recv(int res, unsigned flags)
 
 static void ring_setup(void)
 {
-	static const unsigned tries[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
-		0,
-	};
-	struct io_uring_buf_reg reg = { .ring_entries = UDP_NR_BUFS, .bgid = UDP_BGID };
-	int ret = -EINVAL;
-
-	for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		struct io_uring_params p = {
-			.flags = tries[i] | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
-			.cq_entries = RING_ENTRIES * 4,
-		};
-
-		ret = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
-		if (ret != -EINVAL)
-			break;
-	}
-	if (ret < 0) {
-		fprintf(stderr, "udp-uring: io_uring setup: %s\n", strerror(-ret));
-		exit(1);
-	}
-	br = mmap(NULL, UDP_NR_BUFS * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
-		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	bufs = malloc((size_t)UDP_NR_BUFS * UDP_BUF_SIZE);
-	if (br == MAP_FAILED || !bufs)
-		udp_die("udp-uring", "buffers");
-	reg.ring_addr = (uint64_t)(uintptr_t)br;
-	ret = io_uring_register_buf_ring(&ring, &reg, 0);
-	if (ret < 0) {
-		fprintf(stderr, "udp-uring: provided buffer ring: %s\n", strerror(-ret));
-		exit(1);
-	}
-	io_uring_buf_ring_init(br);
+	bench_uring_setup(&ring, RING_ENTRIES, "udp-uring");
+	br = bench_buf_ring_setup(&ring, UDP_NR_BUFS, UDP_BGID, UDP_BUF_SIZE, &bufs,
+				  "udp-uring");
 	for (unsigned i = 0; i < UDP_NR_BUFS; i++)
 		recycle(i);
 }

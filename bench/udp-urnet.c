@@ -45,7 +45,6 @@ static void *reader(void *arg)
 int main(int argc, char **argv)
 {
 	char addr[32];
-	pthread_attr_t attr;
 	int threads;
 
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", udp_bench_args(argc, argv, &threads, &batch));
@@ -55,14 +54,5 @@ int main(int argc, char **argv)
 	udp_bench_buffers(urnet_packet_fd(p));
 	printf("port=%s\n", strrchr(urnet_packet_local_addr(p), ':') + 1);
 	fflush(stdout);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (int i = 1; i < threads; i++) {
-		pthread_t t;
-
-		if (pthread_create(&t, &attr, reader, NULL))
-			udp_die(argv[0], "pthread_create");
-	}
-	reader(NULL);
-	return 0;
+	udp_bench_readers(argv[0], threads, reader);
 }

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,23 @@ static inline int udp_bench_socket(int argc, char **argv, int flags, int *thread
 	printf("port=%u\n", ntohs(a.sin_port));
 	fflush(stdout);
 	return fd;
+}
+
+/* Run reader() in threads threads, this one included (never returns). */
+static inline void udp_bench_readers(const char *prog, int threads, void *(*reader)(void *))
+{
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (int i = 1; i < threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &attr, reader, NULL))
+			udp_die(prog, "pthread_create");
+	}
+	reader(NULL);
+	exit(0);
 }
 
 /* A batch of UDP_BATCH datagrams with their addresses, for recvmmsg/sendmmsg. */
