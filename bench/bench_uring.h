@@ -73,4 +73,28 @@ static inline struct io_uring_buf_ring *bench_buf_ring_setup(struct io_uring *ri
 	return br;
 }
 
+/*
+ * The loop: everything queued while handling one batch of completions
+ * goes to the kernel in the io_uring_enter that waits for the next.
+ */
+static inline void bench_uring_run(struct io_uring *ring,
+				   void (*on_cqe)(const struct io_uring_cqe *), const char *prog)
+{
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		int ret = io_uring_submit_and_wait(ring, 1);
+
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+			fprintf(stderr, "%s: io_uring_enter: %s\n", prog, strerror(-ret));
+			exit(1);
+		}
+		io_uring_for_each_cqe(ring, head, cqe) {
+			on_cqe(cqe);
+			seen++;
+		}
+		io_uring_cq_advance(ring, seen);
+	}
+}
+
 #endif

@@ -121,36 +121,28 @@ static void ring_setup(void)
 		buf_recycle(i);
 }
 
+static void on_cqe(const struct io_uring_cqe *cqe)
+{
+	struct echo_conn *c = (struct echo_conn *)(uintptr_t)(cqe->user_data & ~3ull);
+
+	switch (cqe->user_data & 3) {
+	case OP_ACCEPT:
+		on_accept(cqe->res, cqe->flags);
+		break;
+	case OP_RECV:
+		echo_on_recv(&ops, c, cqe->res, cqe->flags);
+		break;
+	case OP_SEND:
+		echo_on_send(&ops, c, cqe->res);
+		break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	lfd = bench_listen(argc, argv, 0);
 	ring_setup();
 	arm_accept();
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
-		int ret = io_uring_submit_and_wait(&ring, 1);
-
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			fprintf(stderr, "echo-uring: io_uring_enter: %s\n", strerror(-ret));
-			return 1;
-		}
-		io_uring_for_each_cqe(&ring, head, cqe) {
-			struct echo_conn *c = (struct echo_conn *)(uintptr_t)(cqe->user_data & ~3ull);
-
-			switch (cqe->user_data & 3) {
-			case OP_ACCEPT:
-				on_accept(cqe->res, cqe->flags);
-				break;
-			case OP_RECV:
-				echo_on_recv(&ops, c, cqe->res, cqe->flags);
-				break;
-			case OP_SEND:
-				echo_on_send(&ops, c, cqe->res);
-				break;
-			}
-			seen++;
-		}
-		io_uring_cq_advance(&ring, seen);
-	}
+	bench_uring_run(&ring, on_cqe, "echo-uring");
+	return 0;
 }

@@ -87,27 +87,19 @@ static void ring_setup(void)
 		recycle(i);
 }
 
+static void on_cqe(const struct io_uring_cqe *cqe)
+{
+	if ((cqe->user_data & 1) == OP_RECV)
+		on_recv(cqe->res, cqe->flags);
+	else
+		recycle((unsigned)(cqe->user_data >> 1));
+}
+
 int main(int argc, char **argv)
 {
 	fd = udp_bench_socket(argc, argv, 0, NULL, NULL);
 	ring_setup();
 	arm_recv();
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
-		int ret = io_uring_submit_and_wait(&ring, 1);
-
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			fprintf(stderr, "udp-uring: io_uring_enter: %s\n", strerror(-ret));
-			return 1;
-		}
-		io_uring_for_each_cqe(&ring, head, cqe) {
-			if ((cqe->user_data & 1) == OP_RECV)
-				on_recv(cqe->res, cqe->flags);
-			else
-				recycle((unsigned)(cqe->user_data >> 1));
-			seen++;
-		}
-		io_uring_cq_advance(&ring, seen);
-	}
+	bench_uring_run(&ring, on_cqe, "udp-uring");
+	return 0;
 }
