@@ -29,6 +29,10 @@ int urnet__parse_network(const char *network, enum urnet__net *net)
 		{ "tcp4", URNET__NET_TCP4 },
 		{ "tcp6", URNET__NET_TCP6 },
 		{ "unix", URNET__NET_UNIX },
+		{ "udp", URNET__NET_UDP },
+		{ "udp4", URNET__NET_UDP4 },
+		{ "udp6", URNET__NET_UDP6 },
+		{ "unixgram", URNET__NET_UNIXGRAM },
 	};
 
 	if (!network)
@@ -97,7 +101,7 @@ static int parse_zone(const char *zone, uint32_t *scope)
 
 static void set_loopback(enum urnet__net net, struct urnet__sockaddr *out)
 {
-	if (net == URNET__NET_TCP6) {
+	if (urnet__net_is_ip6(net)) {
 		out->u.in6.sin6_family = AF_INET6;
 		out->u.in6.sin6_addr = in6addr_loopback;
 		out->len = sizeof(out->u.in6);
@@ -108,11 +112,11 @@ static void set_loopback(enum urnet__net net, struct urnet__sockaddr *out)
 	}
 }
 
-/* Listening on ":port" with "tcp" means dual stack; listen.c falls back to IPv4. */
+/* Listening on ":port" with "tcp" or "udp" means dual stack; listener.c falls back to IPv4. */
 static void set_wildcard(enum urnet__net net, struct urnet__sockaddr *out)
 {
 	out->wildcard = true;
-	if (net == URNET__NET_TCP4) {
+	if (urnet__net_is_ip4(net)) {
 		out->u.in4.sin_family = AF_INET;
 		out->u.in4.sin_addr.s_addr = htonl(INADDR_ANY);
 		out->len = sizeof(out->u.in4);
@@ -141,7 +145,7 @@ static int parse_host(enum urnet__net net, char *host, bool for_listen,
 		return 0;
 	}
 	if (inet_pton(AF_INET, host, &in4) == 1) {
-		if (net == URNET__NET_TCP6)
+		if (urnet__net_is_ip6(net))
 			return -EAFNOSUPPORT;
 		out->u.in4.sin_family = AF_INET;
 		out->u.in4.sin_addr = in4;
@@ -155,7 +159,7 @@ static int parse_host(enum urnet__net net, char *host, bool for_listen,
 		return -EINVAL;
 	if (zone && parse_zone(zone, &out->u.in6.sin6_scope_id))
 		return -EINVAL;
-	if (net == URNET__NET_TCP4)
+	if (urnet__net_is_ip4(net))
 		return -EAFNOSUPPORT;
 	out->u.in6.sin6_family = AF_INET6;
 	out->len = sizeof(out->u.in6);
@@ -245,9 +249,21 @@ int urnet__parse_address(enum urnet__net net, const char *address, bool for_list
 	memset(out, 0, sizeof(*out));
 	if (!address)
 		return -EINVAL;
-	if (net == URNET__NET_UNIX)
+	if (urnet__net_is_unix(net))
 		return parse_unix(address, out);
 	return parse_inet(net, address, for_listen, out);
+}
+
+int urnet__parse_net_address(const char *network, const char *address, unsigned int nets,
+			     bool for_listen, enum urnet__net *net, struct urnet__sockaddr *out)
+{
+	int ret = urnet__parse_network(network, net);
+
+	if (ret)
+		return ret;
+	if (!(nets & (urnet__net_is_dgram(*net) ? URNET__NETS_DGRAM : URNET__NETS_STREAM)))
+		return -EAFNOSUPPORT;
+	return urnet__parse_address(*net, address, for_listen, out);
 }
 
 static void format_in6(const struct sockaddr_in6 *in6, char *buf, size_t size)

@@ -25,7 +25,38 @@ enum urnet__net {
 	URNET__NET_TCP4,
 	URNET__NET_TCP6,
 	URNET__NET_UNIX,
+	/* Datagram networks: the same address rules as their stream twins. */
+	URNET__NET_UDP,
+	URNET__NET_UDP4,
+	URNET__NET_UDP6,
+	URNET__NET_UNIXGRAM,
 };
+
+static inline bool urnet__net_is_dgram(enum urnet__net net)
+{
+	return net >= URNET__NET_UDP;
+}
+
+static inline bool urnet__net_is_unix(enum urnet__net net)
+{
+	return net == URNET__NET_UNIX || net == URNET__NET_UNIXGRAM;
+}
+
+/* "tcp" and "udp": IPv4 or IPv6 as the address says, dual stack on ":port". */
+static inline bool urnet__net_is_any_ip(enum urnet__net net)
+{
+	return net == URNET__NET_TCP || net == URNET__NET_UDP;
+}
+
+static inline bool urnet__net_is_ip4(enum urnet__net net)
+{
+	return net == URNET__NET_TCP4 || net == URNET__NET_UDP4;
+}
+
+static inline bool urnet__net_is_ip6(enum urnet__net net)
+{
+	return net == URNET__NET_TCP6 || net == URNET__NET_UDP6;
+}
 
 struct urnet__sockaddr {
 	union {
@@ -61,6 +92,17 @@ URNET__HIDDEN int urnet__parse_host(enum urnet__net net, char *host,
  * 1-63 bytes, 253 bytes in all (plus an optional final dot).  0 or -EINVAL.
  */
 URNET__HIDDEN int urnet__check_hostname(const char *name);
+/* Which networks a caller takes (urnet__parse_net_address). */
+#define URNET__NETS_STREAM	(1u << 0)
+#define URNET__NETS_DGRAM	(1u << 1)
+
+/*
+ * Both of the above: network, which must be of a kind in nets
+ * (-EAFNOSUPPORT otherwise), then address.  0 or -errno.
+ */
+URNET__HIDDEN int urnet__parse_net_address(const char *network, const char *address,
+					   unsigned int nets, bool for_listen,
+					   enum urnet__net *net, struct urnet__sockaddr *out);
 URNET__HIDDEN void urnet__format_sockaddr(const struct sockaddr *sa, socklen_t len,
 					  char *buf, size_t size);
 

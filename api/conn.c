@@ -65,6 +65,7 @@ static int conn_destroy(urnet_conn *c)
 	pthread_mutex_destroy(&c->io_lock[URNET__READ]);
 	pthread_mutex_destroy(&c->io_lock[URNET__WRITE]);
 	pthread_mutex_destroy(&c->addr_lock);
+	free(c->unlink_path);
 	free(c);
 	return ret;
 }
@@ -100,6 +101,9 @@ int urnet_conn_close(urnet_conn *c)
 		return -1;
 	}
 	urnet__ready_close(&c->ready);
+	/* The name goes now, so that a new socket can take the path at once. */
+	if (c->unlink_path)
+		unlink(c->unlink_path);
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return 0;	/* the last blocked call to leave closes the fd */
 	return conn_destroy(c);

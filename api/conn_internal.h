@@ -47,6 +47,18 @@ struct urnet_conn {
 	pthread_mutex_t addr_lock;	/* first formatting of the caches below */
 	struct urnet__addr_cache local, remote;
 	struct urnet__sockaddr peer;	/* from accept4()/dial: survives a reset */
+	/* Datagram sockets (packet.c): a write is one datagram, a read returns one. */
+	bool dgram;
+	enum urnet__net net;		/* parses the addresses of urnet_packet_write_to() */
+	char *unlink_path;		/* unixgram socket file to remove on close */
+};
+
+/*
+ * An unconnected datagram socket has the life cycle, deadlines and data
+ * path of a conn; only its calls differ.
+ */
+struct urnet_packet_conn {
+	struct urnet_conn conn;
 };
 
 struct urnet_listener {
@@ -60,6 +72,36 @@ struct urnet_listener {
 	char addr[URNET__ADDRSTRLEN];
 	char *unlink_path;		/* unix socket file to remove on close */
 };
+
+/*
+ * listener.c: a non-blocking socket of net's type bound to sa, with the
+ * options o (NULL: the defaults), and the unix path to remove with it (or
+ * NULL); -1 + errno.  Undone, errno kept, by urnet__bound_socket_close().
+ */
+struct urnet__opts;
+URNET__HIDDEN int urnet__bound_socket(enum urnet__net net, struct urnet__sockaddr *sa,
+				      const char *address, const struct urnet__opts *o,
+				      char **unlink_path);
+URNET__HIDDEN void urnet__bound_socket_close(int fd, char *unlink_path);
+
+/*
+ * conn_io.c: one transfer on c, through the engine's wait.  Exactly one of
+ * buf (recv/send), msg (recvmsg/sendmsg) or vec (recvmmsg/sendmmsg).
+ * flags go to the syscall besides MSG_DONTWAIT (and MSG_NOSIGNAL).  A
+ * batch write goes on until every message went or something fails after
+ * the first.  Enters and leaves c; -1 + errno.
+ */
+struct urnet__xfer {
+	int dir;
+	int flags;
+	void *buf;
+	size_t len;
+	struct msghdr *msg;
+	struct mmsghdr *vec;
+	unsigned int vlen;
+};
+
+URNET__HIDDEN ssize_t urnet__conn_xfer(urnet_conn *c, const struct urnet__xfer *x);
 
 /* conn.c */
 URNET__HIDDEN urnet_engine *urnet__engine_for_new_socket(urnet_engine *e);

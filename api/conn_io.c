@@ -16,18 +16,39 @@
 #include "ready_io.h"
 #include "libc.h"
 
-/* One transfer: recv/send on a buffer, or recvmsg/sendmsg on an iovec array. */
+/* One transfer (conn_internal.h), and the state of a write that goes on. */
 struct io_req {
 	struct urnet__io io;
 	urnet_conn *c;
-	void *buf;
-	size_t len;
-	struct msghdr *msg;
-	/* Writes: every byte of iov goes, looping over short writes. */
+	struct urnet__xfer x;
+	/* Stream writes: every byte of iov goes, looping over short writes. */
 	const struct iovec *iov;
 	int iovcnt;
 	size_t total;
+	bool slept;
 };
+
+static ssize_t xfer_read(int fd, const struct urnet__xfer *x)
+{
+	int fl = x->flags | MSG_DONTWAIT;
+
+	if (x->vec)
+		return urnet__libc()->recvmmsg(fd, x->vec, x->vlen, fl, NULL);
+	if (x->msg)
+		return urnet__libc()->recvmsg(fd, x->msg, fl);
+	return urnet__libc()->recv(fd, x->buf, x->len, fl);
+}
+
+static ssize_t xfer_write(int fd, const struct urnet__xfer *x)
+{
+	int fl = x->flags | MSG_DONTWAIT | MSG_NOSIGNAL;
+
+	if (x->vec)
+		return urnet__libc()->sendmmsg(fd, x->vec, x->vlen, fl);
+	if (x->msg)
+		return urnet__libc()->sendmsg(fd, x->msg, fl);
+	return urnet__libc()->send(fd, x->buf, x->len, fl);
+}
 
 /*
  * The object closed or the deadline passed: fail at once, even if data is
@@ -45,14 +66,17 @@ static ssize_t io_try(struct urnet__io *io)
 	if (urnet__expired(atomic_load(&c->deadline[io->dir])))
 		return -ETIMEDOUT;
 	do {
-		if (io->dir == URNET__READ)
-			n = q->msg ? urnet__libc()->recvmsg(c->fd, q->msg, MSG_DONTWAIT)
-				   : urnet__libc()->recv(c->fd, q->buf, q->len, MSG_DONTWAIT);
-		else
-			n = q->msg ? urnet__libc()->sendmsg(c->fd, q->msg, MSG_DONTWAIT | MSG_NOSIGNAL)
-				   : urnet__libc()->send(c->fd, q->buf, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = io->dir == URNET__READ ? xfer_read(c->fd, &q->x) : xfer_write(c->fd, &q->x);
 	} while (n < 0 && errno == EINTR);
-	return n < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : n;
+	if (n >= 0)
+		return n;
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return -errno;
+	/* A datagram socket shut down for reading reads 0. */
+	if (c->dgram && io->dir == URNET__READ &&
+	    urnet__dgram_read_shut(&c->ready, c->fd, q->slept))
+		return 0;
+	return -EAGAIN;
 }
 
 static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
@@ -61,6 +85,7 @@ static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
 	int ret = urnet__ready_wait(io->ready, io->dir, snap,
 				    atomic_load(&q->c->deadline[io->dir]), 0);
 
+	q->slept = true;
 	/* A sleep that failed before any try (engine gone, closed, late): try first. */
 	if (ret < 0 && !tried)
 		return URNET__IO_RETRY;
@@ -73,7 +98,9 @@ static void io_init(struct io_req *q, urnet_conn *c, int dir)
 	q->io = (struct urnet__io){ .ready = &c->ready, .dir = dir,
 				    .try_io = io_try, .wait = io_wait };
 	q->c = c;
-	q->msg = NULL;
+	q->x = (struct urnet__xfer){ .dir = dir };
+	q->iov = NULL;
+	q->slept = false;
 }
 
 /* Every byte of q's iov, looping over short writes; -errno on failure. */
@@ -84,12 +111,12 @@ static ssize_t write_all(struct io_req *q)
 	size_t done = 0;
 
 	if (q->iovcnt == 1) {
-		q->buf = q->iov[0].iov_base;
-		q->len = q->iov[0].iov_len;
+		q->x.buf = q->iov[0].iov_base;
+		q->x.len = q->iov[0].iov_len;
 	} else {
 		/* q is the caller's, and msg is only used until this returns. */
 		/* cppcheck-suppress autoVariables */
-		q->msg = &msg;
+		q->x.msg = &msg;
 	}
 	urnet__iov_rest_init(&rest, q->iov, (size_t)q->iovcnt);
 	for (;;) {
@@ -103,30 +130,77 @@ static ssize_t write_all(struct io_req *q)
 		/* Aim the next try at the rest. */
 		urnet__iov_rest_skip(&rest, (size_t)n);
 		if (q->iovcnt == 1) {
-			q->buf = (char *)q->buf + n;
-			q->len -= (size_t)n;
+			q->x.buf = (char *)q->x.buf + n;
+			q->x.len -= (size_t)n;
 		} else {
 			msg.msg_iov = urnet__iov_rest_window(&rest, &msg.msg_iovlen);
 		}
 	}
 }
 
-/* Serialise callers per direction, run one transfer, map -errno to errno. */
+/*
+ * Every message of a batch, as a blocking sendmmsg() would send them: the
+ * count sent, or the error when it stopped the first.
+ */
+static ssize_t write_batch(struct io_req *q)
+{
+	struct mmsghdr *vec = q->x.vec;
+	unsigned int vlen = q->x.vlen, sent = 0;
+
+	while (sent < vlen) {
+		ssize_t n;
+
+		q->x.vec = vec + sent;
+		q->x.vlen = vlen - sent;
+		n = urnet__ready_io(&q->io);
+		if (n < 0)
+			return sent ? (ssize_t)sent : n;
+		sent += (unsigned int)n;
+	}
+	return (ssize_t)sent;
+}
+
+static ssize_t io_run(struct io_req *q)
+{
+	/* A read, or a write of one datagram: one try that does not say EAGAIN. */
+	if (q->io.dir == URNET__READ || (!q->x.vec && !q->iov))
+		return urnet__ready_io(&q->io);
+	return q->x.vec ? write_batch(q) : write_all(q);
+}
+
+/*
+ * Run one transfer, map -errno to errno.  A stream's callers are
+ * serialised per direction, so that writes do not interleave; datagrams
+ * are whole, so any number of callers may go at once.
+ */
 static ssize_t io_locked(urnet_conn *c, struct io_req *q)
 {
 	ssize_t n;
 
 	if (!urnet__conn_enter(c))
 		return -1;
-	pthread_mutex_lock(&c->io_lock[q->io.dir]);
-	n = q->io.dir == URNET__READ ? urnet__ready_io(&q->io) : write_all(q);
-	pthread_mutex_unlock(&c->io_lock[q->io.dir]);
+	if (c->dgram) {
+		n = io_run(q);
+	} else {
+		pthread_mutex_lock(&c->io_lock[q->io.dir]);
+		n = io_run(q);
+		pthread_mutex_unlock(&c->io_lock[q->io.dir]);
+	}
 	urnet__conn_leave(c);
 	if (n < 0) {
 		errno = (int)-n;
 		return -1;
 	}
 	return n;
+}
+
+ssize_t urnet__conn_xfer(urnet_conn *c, const struct urnet__xfer *x)
+{
+	struct io_req q;
+
+	io_init(&q, c, x->dir);
+	q.x = *x;
+	return io_locked(c, &q);
 }
 
 ssize_t urnet_conn_read(urnet_conn *c, void *buf, size_t len)
@@ -137,12 +211,16 @@ ssize_t urnet_conn_read(urnet_conn *c, void *buf, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (len == 0)
+	if (len == 0 && !c->dgram)
 		return 0;
 	io_init(&q, c, URNET__READ);
-	q.buf = buf;
-	q.len = len > SSIZE_MAX ? SSIZE_MAX : len;
-	q.io.drain_want = q.len;
+	q.x.buf = buf;
+	q.x.len = len > SSIZE_MAX ? SSIZE_MAX : len;
+	/* A datagram's read returns its full length: a cut one is seen. */
+	if (c->dgram)
+		q.x.flags = MSG_TRUNC;
+	else
+		q.io.drain_want = q.x.len;
 	return io_locked(c, &q);
 }
 
@@ -174,11 +252,14 @@ ssize_t urnet_conn_readv(urnet_conn *c, const struct iovec *iov, int iovcnt)
 		return -1;
 	}
 	total = iov_total(iov, iovcnt);
-	if (total <= 0)
+	if (total < 0 || (total == 0 && !c->dgram))
 		return total;
 	io_init(&q, c, URNET__READ);
-	q.msg = &msg;
-	q.io.drain_want = (size_t)total;
+	q.x.msg = &msg;
+	if (c->dgram)
+		q.x.flags = MSG_TRUNC;
+	else
+		q.io.drain_want = (size_t)total;
 	return io_locked(c, &q);
 }
 
@@ -201,7 +282,8 @@ ssize_t urnet_conn_write(urnet_conn *c, const void *buf, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (len == 0)
+	/* A zero-length datagram is a real one. */
+	if (len == 0 && !c->dgram)
 		return 0;
 	if (len > SSIZE_MAX) {
 		errno = EINVAL;
@@ -219,7 +301,7 @@ ssize_t urnet_conn_writev(urnet_conn *c, const struct iovec *iov, int iovcnt)
 		return -1;
 	}
 	total = iov_total(iov, iovcnt);
-	if (total <= 0)
+	if (total < 0 || (total == 0 && !c->dgram))
 		return total;
 	return write_locked(c, iov, iovcnt, (size_t)total);
 }

@@ -113,6 +113,23 @@ static int unix_connect(urnet_conn *c, const struct urnet__sockaddr *sa, int64_t
 	return unix_connect_wait(c->fd, sa, deadline);
 }
 
+/*
+ * A datagram socket connects at once.  A unixgram one is first bound to
+ * an autobound abstract name, so that the peer has an address to answer.
+ */
+static int dgram_connect(urnet_conn *c, const struct urnet__sockaddr *sa, bool bound)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+	/* Only the family: the kernel picks a free abstract name. */
+	if (c->net == URNET__NET_UNIXGRAM && !bound &&
+	    bind(c->fd, (const struct sockaddr *)&un, sizeof(sa_family_t)))
+		return -errno;
+	if (urnet__libc()->connect(c->fd, &sa->u.sa, sa->len))
+		return -errno;
+	return 0;
+}
+
 int urnet__dial_deadline(int64_t timeout_ns, int64_t *deadline)
 {
 	int64_t now;
@@ -150,7 +167,11 @@ urnet_conn *urnet__dial_addr(const struct urnet__opts *o, enum urnet__net net,
 		errno = ret;
 		return NULL;
 	}
-	if (net == URNET__NET_UNIX)
+	c->dgram = urnet__net_is_dgram(net);
+	c->net = net;
+	if (c->dgram)
+		ret = dgram_connect(c, sa, o->has_local);
+	else if (net == URNET__NET_UNIX)
 		ret = unix_connect(c, sa, deadline);
 	else
 		ret = inet_connect(c, sa, deadline);

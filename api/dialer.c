@@ -243,8 +243,12 @@ static urnet_conn *dial_name(const struct urnet__opts *o, enum urnet__net net,
 		return NULL;
 	}
 	race_split(&race, found, n);
-	/* One family: nothing to race, its addresses are tried in turn. */
-	if (!race.r[1].n)
+	/*
+	 * One family: nothing to race, its addresses are tried in turn.  A
+	 * datagram socket connects without a word to the peer: the first
+	 * address (IPv6 when there is one) wins at once.
+	 */
+	if (!race.r[1].n || urnet__net_is_dgram(net))
 		return dial_serial(o, net, found, n, deadline);
 	ret = urnet__waitset_init(&race.ws, e);
 	if (ret) {
@@ -290,7 +294,7 @@ static urnet_conn *dial_with(const struct urnet_options *user, urnet_engine *e,
 	}
 	ret = urnet__parse_address(net, address, false, &sa);
 	/* Not numeric, not localhost: a host name, when it splits as host:port. */
-	if (ret == -EINVAL && net != URNET__NET_UNIX && address && address[0] != '[') {
+	if (ret == -EINVAL && !urnet__net_is_unix(net) && address && address[0] != '[') {
 		char host[URNET__HOST_MAX];
 		in_port_t port;
 

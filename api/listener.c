@@ -57,14 +57,13 @@ static int setopt(int fd, int level, int name, int value)
 	return urnet__libc()->setsockopt(fd, level, name, &value, sizeof(value));
 }
 
-/* "tcp" on ":port" wants a dual-stack socket; a kernel without IPv6 gets IPv4. */
-static int listener_socket(enum urnet__net net, struct urnet__sockaddr *sa)
+/* "tcp"/"udp" on ":port" wants a dual-stack socket; a kernel without IPv6 gets IPv4. */
+static int bound_socket_open(enum urnet__net net, struct urnet__sockaddr *sa, int type)
 {
-	int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
 	int fd = urnet__libc()->socket(sa->u.sa.sa_family, type, 0);
 	in_port_t port = sa->u.in6.sin6_port;
 
-	if (fd < 0 && errno == EAFNOSUPPORT && sa->wildcard && net == URNET__NET_TCP) {
+	if (fd < 0 && errno == EAFNOSUPPORT && sa->wildcard && urnet__net_is_any_ip(net)) {
 		memset(&sa->u, 0, sizeof(sa->u));
 		sa->u.in4.sin_family = AF_INET;
 		sa->u.in4.sin_port = port;
@@ -75,29 +74,72 @@ static int listener_socket(enum urnet__net net, struct urnet__sockaddr *sa)
 	return fd;
 }
 
-static int listener_bind(int fd, enum urnet__net net, const struct urnet__sockaddr *sa,
-			 const struct urnet__opts *o)
+static int bound_socket_bind(int fd, enum urnet__net net, const struct urnet__sockaddr *sa,
+			     const struct urnet__opts *o)
 {
+	bool stream = !urnet__net_is_dgram(net);
 	int ret;
 
-	if (net != URNET__NET_UNIX) {
-		/* Restarted servers must not wait for TIME_WAIT to clear. */
-		if (setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+	if (!urnet__net_is_unix(net)) {
+		/*
+		 * Restarted servers must not wait for TIME_WAIT to clear.  Not
+		 * for UDP, where it would let a second socket share the port.
+		 */
+		if (stream && setopt(fd, SOL_SOCKET, SO_REUSEADDR, 1))
 			return -1;
 		if (sa->u.sa.sa_family == AF_INET6 &&
-		    setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, !(sa->wildcard && net == URNET__NET_TCP)))
+		    setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+			   !(sa->wildcard && urnet__net_is_any_ip(net))))
 			return -1;
 		/* Accepted sockets inherit it: request/response traffic wants no Nagle. */
-		if (setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1))
+		if (stream && setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1))
 			return -1;
 	}
 	/* The caller's options override the defaults above. */
-	ret = urnet__opts_apply(o, fd, net, sa, true);
+	ret = o ? urnet__opts_apply(o, fd, net, sa, true) : 0;
 	if (ret) {
 		errno = -ret;
 		return -1;
 	}
 	return bind(fd, &sa->u.sa, sa->len);
+}
+
+void urnet__bound_socket_close(int fd, char *unlink_path)
+{
+	int saved = errno;
+
+	if (unlink_path)
+		unlink(unlink_path);
+	free(unlink_path);
+	urnet__libc()->close(fd);
+	errno = saved;
+}
+
+int urnet__bound_socket(enum urnet__net net, struct urnet__sockaddr *sa, const char *address,
+			const struct urnet__opts *o, char **unlink_path)
+{
+	int type = (urnet__net_is_dgram(net) ? SOCK_DGRAM : SOCK_STREAM) |
+		   SOCK_NONBLOCK | SOCK_CLOEXEC;
+	int fd = bound_socket_open(net, sa, type);
+
+	*unlink_path = NULL;
+	if (fd < 0)
+		return -1;
+	if (bound_socket_bind(fd, net, sa, o))
+		goto fail;
+	/* A file-system socket is ours from bind on: remove it with the object. */
+	if (urnet__net_is_unix(net) && address[0] != '@') {
+		*unlink_path = strdup(address);
+		if (!*unlink_path) {
+			unlink(address);
+			errno = ENOMEM;
+			goto fail;
+		}
+	}
+	return fd;
+fail:
+	urnet__bound_socket_close(fd, NULL);
+	return -1;
 }
 
 urnet_listener *urnet__listener_new(urnet_engine *e, urnet_engine *conn_engine, int fd)
@@ -136,11 +178,10 @@ static urnet_listener *listen_with(const struct urnet_options *user, urnet_engin
 	urnet_engine *le;
 	urnet_listener *l;
 	char *path = NULL;
-	int fd, ret, saved;
+	int fd, ret;
 
-	ret = urnet__parse_network(network, &net);
-	if (!ret)
-		ret = urnet__parse_address(net, address, true, &sa);
+	/* Datagram networks listen with urnet_listen_packet(). */
+	ret = urnet__parse_net_address(network, address, URNET__NETS_STREAM, true, &net, &sa);
 	if (!ret)
 		ret = urnet__opts_load(user, e, net, true, &o);
 	if (ret) {
@@ -151,20 +192,9 @@ static urnet_listener *listen_with(const struct urnet_options *user, urnet_engin
 	le = urnet__engine_for_new_socket(e);
 	if (!le)
 		return NULL;
-	fd = listener_socket(net, &sa);
+	fd = urnet__bound_socket(net, &sa, address, &o, &path);
 	if (fd < 0)
 		return NULL;
-	if (listener_bind(fd, net, &sa, &o))
-		goto fail_close;
-	/* A file-system socket is ours from bind on: remove it with the listener. */
-	if (net == URNET__NET_UNIX && address[0] != '@') {
-		path = strdup(address);
-		if (!path) {
-			unlink(address);
-			errno = ENOMEM;
-			goto fail_close;
-		}
-	}
 	if (listen(fd, o.o.backlog ? o.o.backlog : LISTEN_BACKLOG))
 		goto fail_unlink;
 	l = urnet__listener_new(le, e, fd);
@@ -173,15 +203,7 @@ static urnet_listener *listen_with(const struct urnet_options *user, urnet_engin
 	l->unlink_path = path;
 	return l;
 fail_unlink:
-	saved = errno;
-	if (path)
-		unlink(path);
-	free(path);
-	errno = saved;
-fail_close:
-	saved = errno;
-	urnet__libc()->close(fd);
-	errno = saved;
+	urnet__bound_socket_close(fd, path);
 	return NULL;
 }
 

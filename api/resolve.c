@@ -51,7 +51,7 @@ int urnet_resolve(const char *network, const char *host, int64_t deadline_ns,
 
 	last_error[0] = '\0';
 	ret = urnet__parse_network(network, &net);
-	if (!ret && net == URNET__NET_UNIX)
+	if (!ret && urnet__net_is_unix(net))
 		ret = -EAFNOSUPPORT;
 	if (!ret && (!host || !host[0] || strlen(host) >= sizeof(buf) || deadline_ns < 0 ||
 		     max < 0 || (max > 0 && !addrs)))

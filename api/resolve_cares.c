@@ -403,8 +403,8 @@ static int collect(const struct ares_addrinfo *res, enum urnet__net net, in_port
 		     a = a->ai_next) {
 			if (a->ai_family != family || a->ai_addrlen > sizeof(out[n].u))
 				continue;
-			if ((net == URNET__NET_TCP4 && family != AF_INET) ||
-			    (net == URNET__NET_TCP6 && family != AF_INET6))
+			if ((urnet__net_is_ip4(net) && family != AF_INET) ||
+			    (urnet__net_is_ip6(net) && family != AF_INET6))
 				continue;
 			memset(&out[n], 0, sizeof(out[n]));
 			memcpy(&out[n].u, a->ai_addr, a->ai_addrlen);
@@ -421,8 +421,8 @@ int urnet__resolve(urnet_engine *e, enum urnet__net net, const char *name, in_po
 {
 	const char *conf = secure_getenv("URNET_RESOLV_CONF");
 	struct ares_addrinfo_hints hints = {
-		.ai_family = net == URNET__NET_TCP4 ? AF_INET :
-			     net == URNET__NET_TCP6 ? AF_INET6 : AF_UNSPEC,
+		.ai_family = urnet__net_is_ip4(net) ? AF_INET :
+			     urnet__net_is_ip6(net) ? AF_INET6 : AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM,
 		/* CARES_HOSTS may name another hosts file; the order is ours (collect). */
 		.ai_flags = ARES_AI_ENVHOSTS | ARES_AI_NOSORT,

@@ -87,7 +87,8 @@ static int setopt_if(int fd, bool want, int level, int name, int value)
 	return want ? setopt(fd, level, name, value) : 0;
 }
 
-static int apply_tcp(const struct urnet_options *o, int fd, int family)
+/* The IP options, and the TCP ones on a TCP socket. */
+static int apply_ip(const struct urnet_options *o, int fd, int family, bool tcp)
 {
 	int ret = 0;
 
@@ -95,8 +96,9 @@ static int apply_tcp(const struct urnet_options *o, int fd, int family)
 		ret = setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o->v6only);
 	if (!ret)
 		ret = setopt_if(fd, o->reuseport, SOL_SOCKET, SO_REUSEPORT, 1);
-	if (!ret)
-		ret = setopt_if(fd, o->nodelay >= 0, IPPROTO_TCP, TCP_NODELAY, o->nodelay);
+	if (ret || !tcp)
+		return ret;
+	ret = setopt_if(fd, o->nodelay >= 0, IPPROTO_TCP, TCP_NODELAY, o->nodelay);
 	if (!ret)
 		ret = setopt_if(fd, o->user_timeout_ms > 0, IPPROTO_TCP, TCP_USER_TIMEOUT,
 				o->user_timeout_ms);
@@ -114,12 +116,15 @@ static int apply_tcp(const struct urnet_options *o, int fd, int family)
 	return ret;
 }
 
-static const char *net_name(int family)
+static const char *net_name(int family, bool dgram)
 {
+	if (dgram)
+		return family == AF_INET ? "udp4" : family == AF_INET6 ? "udp6" : "unixgram";
 	return family == AF_INET ? "tcp4" : family == AF_INET6 ? "tcp6" : "unix";
 }
 
-static int control(const struct urnet_options *o, int fd, const struct urnet__sockaddr *sa)
+static int control(const struct urnet_options *o, int fd, const struct urnet__sockaddr *sa,
+		   bool dgram)
 {
 	char addr[URNET__ADDRSTRLEN];
 
@@ -127,7 +132,7 @@ static int control(const struct urnet_options *o, int fd, const struct urnet__so
 		return 0;
 	urnet__format_sockaddr(&sa->u.sa, sa->len, addr, sizeof(addr));
 	errno = 0;
-	if (!o->control(fd, net_name(sa->u.sa.sa_family), addr, o->control_arg))
+	if (!o->control(fd, net_name(sa->u.sa.sa_family, dgram), addr, o->control_arg))
 		return 0;
 	/* A callback that failed without saying why still fails the call. */
 	return errno > 0 ? -errno : -EPERM;
@@ -137,20 +142,21 @@ int urnet__opts_apply(const struct urnet__opts *opts, int fd, enum urnet__net ne
 		      const struct urnet__sockaddr *sa, bool for_listen)
 {
 	const struct urnet_options *o = &opts->o;
+	bool tcp = !urnet__net_is_unix(net) && !urnet__net_is_dgram(net);
 	int ret = 0;
 
 	/* Request/response traffic wants no Nagle; the nodelay option undoes it. */
-	if (net != URNET__NET_UNIX && !for_listen)
+	if (tcp && !for_listen)
 		ret = setopt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
 	if (!ret)
 		ret = setopt_if(fd, o->rcvbuf > 0, SOL_SOCKET, SO_RCVBUF, o->rcvbuf);
 	if (!ret)
 		ret = setopt_if(fd, o->sndbuf > 0, SOL_SOCKET, SO_SNDBUF, o->sndbuf);
 	/* TCP's options mean nothing to a unix socket: they are ignored there. */
-	if (!ret && net != URNET__NET_UNIX)
-		ret = apply_tcp(o, fd, sa->u.sa.sa_family);
+	if (!ret && !urnet__net_is_unix(net))
+		ret = apply_ip(o, fd, sa->u.sa.sa_family, tcp);
 	if (!ret)
-		ret = control(o, fd, sa);
+		ret = control(o, fd, sa, urnet__net_is_dgram(net));
 	if (!ret && opts->has_local && !for_listen) {
 		if (opts->local.u.sa.sa_family != sa->u.sa.sa_family)
 			return -EAFNOSUPPORT;
@@ -164,7 +170,8 @@ int urnet__opts_socket(const struct urnet__opts *o, enum urnet__net net,
 		       const struct urnet__sockaddr *sa, bool for_listen)
 {
 	int fd = urnet__libc()->socket(sa->u.sa.sa_family,
-				       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+				       (urnet__net_is_dgram(net) ? SOCK_DGRAM : SOCK_STREAM) |
+				       SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int ret;
 
 	if (fd < 0)

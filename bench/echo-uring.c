@@ -22,11 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench_listen.h"
+#include "bench_uring.h"
 #include "echo_bufq.h"
 
 #define RING_ENTRIES	4096
@@ -114,45 +114,28 @@ static void on_accept(int res, unsigned flags)
 
 static void ring_setup(void)
 {
-	static const unsigned tries[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
-		0,
-	};
-	struct io_uring_buf_reg reg = { .ring_entries = ECHO_NR_BUFS, .bgid = ECHO_BGID };
-	int ret = -EINVAL;
-
-	for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		struct io_uring_params p = {
-			.flags = tries[i] | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
-			.cq_entries = RING_ENTRIES * 4,
-		};
-
-		ret = io_uring_queue_init_params(RING_ENTRIES, &ring, &p);
-		if (ret != -EINVAL)
-			break;
-	}
-	if (ret < 0) {
-		fprintf(stderr, "echo-uring: io_uring setup: %s\n", strerror(-ret));
-		exit(1);
-	}
-	br = mmap(NULL, ECHO_NR_BUFS * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
-		  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	bufs = malloc((size_t)ECHO_NR_BUFS * ECHO_BUF_SIZE);
-	if (br == MAP_FAILED || !bufs) {
-		perror("echo-uring: buffers");
-		exit(1);
-	}
-	reg.ring_addr = (uint64_t)(uintptr_t)br;
-	ret = io_uring_register_buf_ring(&ring, &reg, 0);
-	if (ret < 0) {
-		fprintf(stderr, "echo-uring: provided buffer ring: %s (Linux 5.19+)\n",
-			strerror(-ret));
-		exit(1);
-	}
-	io_uring_buf_ring_init(br);
+	bench_uring_setup(&ring, RING_ENTRIES, "echo-uring");
+	br = bench_buf_ring_setup(&ring, ECHO_NR_BUFS, ECHO_BGID, ECHO_BUF_SIZE, &bufs,
+				  "echo-uring");
 	for (int i = 0; i < ECHO_NR_BUFS; i++)
 		buf_recycle(i);
+}
+
+static void on_cqe(const struct io_uring_cqe *cqe)
+{
+	struct echo_conn *c = (struct echo_conn *)(uintptr_t)(cqe->user_data & ~3ull);
+
+	switch (cqe->user_data & 3) {
+	case OP_ACCEPT:
+		on_accept(cqe->res, cqe->flags);
+		break;
+	case OP_RECV:
+		echo_on_recv(&ops, c, cqe->res, cqe->flags);
+		break;
+	case OP_SEND:
+		echo_on_send(&ops, c, cqe->res);
+		break;
+	}
 }
 
 int main(int argc, char **argv)
@@ -160,31 +143,6 @@ int main(int argc, char **argv)
 	lfd = bench_listen(argc, argv, 0);
 	ring_setup();
 	arm_accept();
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
-		int ret = io_uring_submit_and_wait(&ring, 1);
-
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
-			fprintf(stderr, "echo-uring: io_uring_enter: %s\n", strerror(-ret));
-			return 1;
-		}
-		io_uring_for_each_cqe(&ring, head, cqe) {
-			struct echo_conn *c = (struct echo_conn *)(uintptr_t)(cqe->user_data & ~3ull);
-
-			switch (cqe->user_data & 3) {
-			case OP_ACCEPT:
-				on_accept(cqe->res, cqe->flags);
-				break;
-			case OP_RECV:
-				echo_on_recv(&ops, c, cqe->res, cqe->flags);
-				break;
-			case OP_SEND:
-				echo_on_send(&ops, c, cqe->res);
-				break;
-			}
-			seen++;
-		}
-		io_uring_cq_advance(&ring, seen);
-	}
+	bench_uring_run(&ring, on_cqe, "echo-uring");
+	return 0;
 }

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu_time.h"
 #include "latency.h"
 
 #define MAX_THREADS	256
@@ -468,39 +469,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* utime + stime of every thread, past and present, in seconds; < 0 if gone. */
-static double server_cpu_seconds(void)
-{
-	char path[64], buf[1024];
-	unsigned long long ut, st;
-	FILE *f;
-	char *p;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", opt.server_pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* the command name may contain anything */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* CPU time of this process, every thread: the client's side of the bill. */
-static double client_cpu_seconds(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) < 0)
-		return -1;
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long server_rss_kb(void)
 {
 	char path[64], line[256];
@@ -582,13 +550,13 @@ int main(int argc, char **argv)
 	pthread_barrier_wait(&barrier);
 
 	sleep_until(window_start_ns);
-	ccpu0 = client_cpu_seconds();
+	ccpu0 = bench_self_cpu_seconds();
 	if (opt.server_pid)
-		cpu0 = server_cpu_seconds();
+		cpu0 = bench_proc_cpu_seconds(opt.server_pid);
 	sleep_until(window_end_ns);
-	ccpu1 = client_cpu_seconds();
+	ccpu1 = bench_self_cpu_seconds();
 	if (opt.server_pid) {
-		cpu1 = server_cpu_seconds();
+		cpu1 = bench_proc_cpu_seconds(opt.server_pid);
 		rss = server_rss_kb();
 	}
 	for (int i = 0; i < opt.threads; i++) {

@@ -23,13 +23,16 @@
 bool urnet__call_begin(struct urnet__call *c, int fd)
 {
 	struct urnet__fdent *e = urnet__fd_enter(fd);
+	enum urnet__fdkind kind;
 
 	if (!e)
 		return false;
-	if (urnet__fd_kind(e, fd) != URNET__FDK_STREAM) {
+	kind = urnet__fd_kind(e, fd);
+	if (!urnet__fdkind_served(kind)) {
 		urnet__fd_leave(e);
 		return false;
 	}
+	c->dgram = kind == URNET__FDK_DGRAM;
 	c->fd = fd;
 	c->ent = e;
 	c->ready = NULL;

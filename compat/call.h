@@ -15,10 +15,14 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "fdtable.h"
 #include "ready.h"
+
+/* Calls the kernel never makes wait: libc's answer is the answer. */
+#define URNET__NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
 
 /* Returned by the stream paths: hand this call to libc after leaving the fd. */
 #define URNET__PASS	(-100000)
@@ -31,6 +35,7 @@ struct urnet__call {
 	bool nonblock;
 	bool flags_known;
 	bool plain;		/* the message is one buffer of ours: recv/send do */
+	bool dgram;		/* SOCK_DGRAM: every call moves whole datagrams */
 	/*
 	 * Part of the data has moved: as in the kernel, any signal handler
 	 * now ends the call with that count, SA_RESTART or not.
@@ -47,7 +52,7 @@ struct urnet__call {
 };
 
 /*
- * Enter fd: true when it is a stream socket this layer serves (the call
+ * Enter fd: true when it is a stream or datagram socket this layer serves (the call
  * then holds the fd and must end with urnet__call_end), false when libc
  * should do everything.
  */
@@ -123,6 +128,13 @@ URNET__HIDDEN int urnet__call_prepare_io(struct urnet__call *c, int dir);
  */
 URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap,
 				   unsigned kind);
+
+/*
+ * stream.c: the try-wait loop of recvmmsg (dir URNET__READ) or sendmmsg
+ * on vec[0..vlen): the messages moved (at least one), or -errno.
+ */
+URNET__HIDDEN ssize_t urnet__call_mmsg(struct urnet__call *c, int dir, struct mmsghdr *vec,
+				       unsigned int vlen, int flags);
 
 /* Turn -errno into -1 + errno. */
 static inline ssize_t urnet__ret(ssize_t n)

@@ -145,16 +145,6 @@ int urnet__dup(int fd)
 	return nfd;
 }
 
-int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
-		    struct timespec *timeout)
-{
-	int got = urnet__libc()->recvmmsg(fd, vec, n, flags, timeout);
-
-	for (int i = 0; i < got; i++)
-		urnet__fd_fresh_rights(&vec[i].msg_hdr);
-	return got;
-}
-
 int urnet__socketpair(int domain, int type, int protocol, int sv[2])
 {
 	int ret = urnet__libc()->socketpair(domain, type, protocol, sv);

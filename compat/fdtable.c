@@ -206,9 +206,9 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 	if (atomic_load(&e->ready) && !same_file(e, &st))
 		forget_file(e);
 	k = URNET__FDK_OTHER;
-	if (S_ISSOCK(st.st_mode) &&
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
-		k = URNET__FDK_STREAM;
+	if (S_ISSOCK(st.st_mode) && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+		k = type == SOCK_STREAM ? URNET__FDK_STREAM
+		  : type == SOCK_DGRAM ? URNET__FDK_DGRAM : URNET__FDK_OTHER;
 	errno = saved;
 	/* A new file: nothing learnt of the old one's mode applies. */
 	atomic_store_explicit(&e->nonblock, 0, memory_order_relaxed);
@@ -270,7 +270,7 @@ void urnet__fd_set_timeo_zero(int fd, int dir, bool on)
 	if (!e)
 		return;
 	/* Learnt first: learning a file resets what was noted of the last one. */
-	if (urnet__fd_kind(e, fd) == URNET__FDK_STREAM) {
+	if (urnet__fdkind_served(urnet__fd_kind(e, fd))) {
 		if (on)
 			atomic_fetch_or(&e->timeo_zero, 1u << dir);
 		else

@@ -22,9 +22,16 @@
 
 enum urnet__fdkind {
 	URNET__FDK_UNKNOWN = 0,
-	URNET__FDK_OTHER,	/* not a stream socket: libc handles everything */
+	URNET__FDK_OTHER,	/* neither: libc handles everything */
 	URNET__FDK_STREAM,	/* SOCK_STREAM socket */
+	URNET__FDK_DGRAM,	/* SOCK_DGRAM socket: UDP, unixgram */
 };
+
+/* A socket whose blocking calls the engine serves. */
+static inline bool urnet__fdkind_served(enum urnet__fdkind k)
+{
+	return k == URNET__FDK_STREAM || k == URNET__FDK_DGRAM;
+}
 
 struct urnet__fdent {
 	_Atomic uint32_t state;		/* call count | URNET__FD_* flags; futex word */
@@ -118,8 +125,6 @@ URNET__HIDDEN int urnet__close_range(unsigned first, unsigned last, int flags);
 URNET__HIDDEN int urnet__socket(int domain, int type, int protocol);
 URNET__HIDDEN int urnet__socketpair(int domain, int type, int protocol, int sv[2]);
 URNET__HIDDEN int urnet__dup(int fd);
-URNET__HIDDEN int urnet__recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
-				  struct timespec *timeout);
 
 /* In a forked child: forget the parent's engine state (no thread is inside). */
 URNET__HIDDEN void urnet__fdtable_after_fork(void);

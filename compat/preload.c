@@ -170,7 +170,7 @@ EXPORT int dup(int fd)
 EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags,
 		    struct timespec *timeout)
 {
-	return urnet__recvmmsg(fd, vec, n, flags, timeout);
+	return urnet_recvmmsg(fd, vec, n, flags, timeout);
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -206,4 +206,9 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t bufle
 	if (n > buflen)
 		__chk_fail();
 	return urnet_recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+	return urnet_sendmmsg(fd, vec, n, flags);
 }

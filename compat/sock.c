@@ -73,6 +73,9 @@ static int stream_accept(struct urnet__call *c, struct sockaddr *addr, socklen_t
 	uint32_t snap;
 	int err, nfd;
 
+	/* A datagram socket never accepts: the kernel says so at once. */
+	if (c->dgram)
+		return URNET__PASS;
 	err = urnet__call_nonblock(c);
 	if (err)
 		return err < 0 ? err : URNET__PASS;
@@ -188,8 +191,11 @@ static int stream_connect(struct urnet__call *c, const struct sockaddr *addr,
 	struct connect_args a = { addr, len };
 	int fl, ret;
 
-	/* Flipping O_NONBLOCK and waiting on our engine are not a child's to do. */
-	if (urnet__in_foreign_child())
+	/*
+	 * Flipping O_NONBLOCK and waiting on our engine are not a child's to
+	 * do; a datagram socket's connect never waits.
+	 */
+	if (c->dgram || urnet__in_foreign_child())
 		return URNET__PASS;
 	fl = urnet__libc()->fcntl(c->fd, F_GETFL);
 	if (fl < 0)

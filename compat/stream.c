@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The data calls on blocking stream sockets: recv/send and the read, write,
- * readv, writev, recvfrom, sendto, recvmsg, sendmsg spellings of them.
+ * The data calls on blocking stream and datagram sockets: recv/send and the
+ * read, write, readv, writev, recvfrom, sendto, recvmsg, sendmsg spellings
+ * of them, and the try-wait loop that recvmmsg/sendmmsg (dgram.c) share.
  *
  * Each try is the caller's own call with MSG_DONTWAIT added, so flags such
  * as MSG_PEEK, MSG_OOB and MSG_NOSIGNAL act exactly as in the kernel; a
  * send without MSG_NOSIGNAL on a broken connection raises SIGPIPE as libc's
  * would.  Only the waiting moves to the engine: a blocking send loops until
  * everything is queued, a MSG_WAITALL recv until everything arrived, with
- * the kernel's rules for stopping early (signal, timeout, error, EOF).
+ * the kernel's rules for stopping early (signal, timeout, error, EOF).  A
+ * datagram moves whole in one try, so neither loop goes on for one.
  */
 #include "config.h"
 
@@ -21,9 +23,6 @@
 #include "libc.h"
 #include "ready_io.h"
 #include "urnet_compat.h"
-
-/* Calls the kernel never makes wait: libc's answer is the answer. */
-#define NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
 
 /*
  * A message of our own making (one buffer, no address, no control data)
@@ -61,20 +60,41 @@ static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, 
 	return n < 0 ? -errno : n;
 }
 
-/* One try-wait loop of the shared path (ready_io.h) on a message. */
+static ssize_t try_mmsg(const struct urnet__call *c, int dir, struct mmsghdr *vec,
+			unsigned int vlen, int flags)
+{
+	int n = dir == URNET__READ
+		? urnet__libc()->recvmmsg(c->fd, vec, vlen, flags | MSG_DONTWAIT, NULL)
+		: urnet__libc()->sendmmsg(c->fd, vec, vlen, flags | MSG_DONTWAIT);
+
+	return n < 0 ? -errno : n;
+}
+
+/* One try-wait loop of the shared path (ready_io.h) on a message or a batch. */
 struct io_try {
 	struct urnet__io io;
 	struct urnet__call *c;
 	struct msghdr *m;
+	struct mmsghdr *vec;
+	unsigned int vlen;
 	int flags;
+	bool slept;
 };
 
 static ssize_t try_io(struct urnet__io *io)
 {
 	struct io_try *t = (struct io_try *)io;
-	ssize_t n = io->dir == URNET__READ ? try_recvmsg(t->c, t->m, t->flags)
-					   : try_sendmsg(t->c, t->m, t->flags);
+	ssize_t n;
 
+	if (t->vec)
+		n = try_mmsg(t->c, io->dir, t->vec, t->vlen, t->flags);
+	else
+		n = io->dir == URNET__READ ? try_recvmsg(t->c, t->m, t->flags)
+					   : try_sendmsg(t->c, t->m, t->flags);
+	/* A datagram socket shut down for reading reads 0 when blocking. */
+	if (n == -EAGAIN && t->c->dgram && io->dir == URNET__READ &&
+	    urnet__dgram_read_shut(io->ready, t->c->fd, t->slept))
+		return 0;
 	if (n == -ENOTSOCK) {
 		urnet__fd_revalidate(t->c->ent, t->c->fd);
 		return URNET__PASS;
@@ -95,7 +115,9 @@ static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
 	/* Before any try, a call that may not sleep tries first. */
 	if (err)
 		return tried ? err : URNET__IO_RETRY;
-	return urnet__call_wait(t->c, io->dir, snap, URNET__WK_NONE);
+	err = urnet__call_wait(t->c, io->dir, snap, URNET__WK_NONE);
+	t->slept = err == 0;
+	return err;
 }
 
 /*
@@ -103,22 +125,34 @@ static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
  * object the snapshot is taken before each try, so that an EAGAIN can go
  * straight to sleep; before then, the first EAGAIN makes the object.
  */
-static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int flags)
+static ssize_t io_run(struct urnet__call *c, int dir, struct msghdr *m, struct mmsghdr *vec,
+		      unsigned int vlen, int flags)
 {
 	struct io_try t = { .io = { .dir = dir, .try_io = try_io, .wait = wait_io },
-			    .c = c, .m = m, .flags = flags };
+			    .c = c, .m = m, .vec = vec, .vlen = vlen, .flags = flags };
 
 	if (!c->ready)
 		c->ready = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
 	t.io.ready = c->ready;
 	/* A read that takes data out of the queue; the kernel checks the vector itself. */
-	if (dir == URNET__READ && !(flags & (MSG_PEEK | MSG_OOB)) && m->msg_iov &&
+	if (m && dir == URNET__READ && !(flags & (MSG_PEEK | MSG_OOB)) && m->msg_iov &&
 	    m->msg_iovlen <= IOV_MAX) {
 		ssize_t want = urnet__iov_total(m->msg_iov, m->msg_iovlen);
 
 		t.io.drain_want = want > 0 ? (size_t)want : 0;
 	}
 	return urnet__ready_io(&t.io);
+}
+
+static ssize_t io_once(struct urnet__call *c, int dir, struct msghdr *m, int flags)
+{
+	return io_run(c, dir, m, NULL, 0, flags);
+}
+
+ssize_t urnet__call_mmsg(struct urnet__call *c, int dir, struct mmsghdr *vec, unsigned int vlen,
+			 int flags)
+{
+	return io_run(c, dir, NULL, vec, vlen, flags);
 }
 
 /*
@@ -152,7 +186,8 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 	size_t want, got, room = m->msg_controllen;
 	ssize_t n;
 
-	if (!(flags & MSG_WAITALL))
+	/* A datagram read returns one datagram, MSG_WAITALL or not. */
+	if (!(flags & MSG_WAITALL) || c->dgram)
 		return io_once(c, URNET__READ, m, flags);
 	if (flags & MSG_PEEK)
 		return peek_all(c, m, flags);
@@ -202,7 +237,8 @@ static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int
 	ssize_t n;
 
 	n = io_once(c, URNET__WRITE, (struct msghdr *)m, flags);
-	if (n <= 0)
+	/* A datagram goes whole or not at all. */
+	if (n <= 0 || c->dgram)
 		return n;
 	/* The kernel took the vector: its total is in range. */
 	want = (size_t)urnet__iov_total(m->msg_iov, m->msg_iovlen);
@@ -268,7 +304,7 @@ ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	ssize_t n;
 
-	if ((flags & NEVER_WAITS) || !msg)
+	if ((flags & URNET__NEVER_WAITS) || !msg)
 		n = urnet__libc()->recvmsg(fd, msg, flags);
 	else
 		n = OR_LIBC(do_recvmsg(fd, msg, flags, false),
@@ -281,7 +317,7 @@ ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
 
 ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if ((flags & NEVER_WAITS) || !msg)
+	if ((flags & URNET__NEVER_WAITS) || !msg)
 		return urnet__libc()->sendmsg(fd, msg, flags);
 	return OR_LIBC(do_sendmsg(fd, msg, flags, false), urnet__libc()->sendmsg(fd, msg, flags));
 }
@@ -293,7 +329,7 @@ ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (flags & NEVER_WAITS)
+	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
 	if (addr && addrlen) {
 		m.msg_name = addr;
@@ -312,7 +348,7 @@ ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
 	struct iovec v = { buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (flags & NEVER_WAITS)
+	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->recv(fd, buf, len, flags);
 	return OR_LIBC(do_recvmsg(fd, &m, flags, true), urnet__libc()->recv(fd, buf, len, flags));
 }
@@ -324,7 +360,7 @@ ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
 			    .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (flags & NEVER_WAITS)
+	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen);
 	return OR_LIBC(do_sendmsg(fd, &m, flags, !addr),
 		       urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen));
@@ -335,7 +371,7 @@ ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 	struct iovec v = { (void *)buf, rw_len(len) };
 	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
 
-	if (flags & NEVER_WAITS)
+	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->send(fd, buf, len, flags);
 	return OR_LIBC(do_sendmsg(fd, &m, flags, true), urnet__libc()->send(fd, buf, len, flags));
 }

@@ -61,7 +61,9 @@
 	X(int, close_range, (unsigned first, unsigned last, int fl), SYS_close_range,		\
 	  (first, last, fl))									\
 	X(int, setsockopt, (int fd, int lv, int nm, const void *v, socklen_t l), SYS_setsockopt, \
-	  (fd, lv, nm, v, l))
+	  (fd, lv, nm, v, l))									\
+	X(int, sendmmsg, (int fd, struct mmsghdr *v, unsigned n, int fl), SYS_sendmmsg,	\
+	  (fd, v, n, fl))
 
 #define URNET__LIBC_FIELD(ret, name, params, sysno, sysargs) ret (*name) params;
 

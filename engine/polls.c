@@ -60,8 +60,10 @@ void urnet__poll_cqe(urnet_engine *e, struct urnet__ready *r, int dir, int res,
 		atomic_store_explicit(&r->armed[dir], 0, memory_order_release);
 	}
 	/* Before the signal: a reader that sees the bump must see the flag. */
-	if (dir == URNET__READ && res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR | POLLPRI)))
+	if (dir == URNET__READ && res > 0 && (res & (POLLRDHUP | POLLHUP | POLLERR | POLLPRI))) {
 		atomic_store_explicit(&r->short_read_drains, 0, memory_order_seq_cst);
+		atomic_store_explicit(&r->hup_seen, 1, memory_order_seq_cst);
+	}
 	urnet__stat_add(&e->stats.readiness, 1);
 	urnet__ready_signal(r, dir, e);
 	if (!r->in_ring && r->retire_pending)

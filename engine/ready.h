@@ -56,6 +56,8 @@ struct urnet__ready {
 	 * urgent data (a TCP read stops at the urgent mark).
 	 */
 	_Atomic uint32_t short_read_drains;
+	/* A read poll reported hang-up or error (datagram read shutdowns: ready_io.h). */
+	_Atomic uint32_t hup_seen;
 	_Atomic uint64_t drained;	/* 1 << 32 | snapshot: see urnet__ready_take_drained */
 	_Atomic uint32_t sweep_wanted;	/* urnet__ready_watch_identity was called */
 	_Atomic uint32_t swept;		/* bumped each time the file was found changed */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 
 #include "libc.h"
 #include "ready_io.h"
@@ -48,6 +49,16 @@ int urnet__ready_shutdown(struct urnet__ready *r, int fd, int how)
 		urnet__ready_kick(r);
 	errno = err;
 	return ret;
+}
+
+bool urnet__dgram_read_shut(struct urnet__ready *r, int fd, bool slept)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	if (!slept && !(r && atomic_load_explicit(&r->hup_seen, memory_order_seq_cst)))
+		return false;
+	/* A datagram socket reports RDHUP only for a read shutdown. */
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP);
 }
 
 ssize_t urnet__iov_total(const struct iovec *iov, size_t cnt)

@@ -51,6 +51,16 @@ URNET__HIDDEN ssize_t urnet__ready_io(struct urnet__io *io);
  */
 URNET__HIDDEN int urnet__ready_shutdown(struct urnet__ready *r, int fd, int how);
 
+/*
+ * A read of fd, a datagram socket waited on through r (NULL: none yet),
+ * got EAGAIN: true when the socket is shut down for reading, where the
+ * kernel's blocking read returns 0 but its non-blocking one EAGAIN while
+ * a poll says readable.  Asked of the kernel only after a sleep woke to
+ * EAGAIN, or once r's poll reported a hang-up (which a poll armed earlier
+ * reports once, so a later read must look).
+ */
+URNET__HIDDEN bool urnet__dgram_read_shut(struct urnet__ready *r, int fd, bool slept);
+
 /* The total length of iov[0..cnt), or -EINVAL past SSIZE_MAX. */
 URNET__HIDDEN ssize_t urnet__iov_total(const struct iovec *iov, size_t cnt);
 

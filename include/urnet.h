@@ -300,8 +300,8 @@ URNET_API urnet_listener *urnet_listen_with(const struct urnet_options *o,
 					    const char *network, const char *address);
 
 /*
- * Resolve host (a name, or a numeric address) for network "tcp", "tcp4" or
- * "tcp6": /etc/hosts (or the file named by CARES_HOSTS), then DNS with the
+ * Resolve host (a name, or a numeric address) for network "tcp", "tcp4",
+ * "tcp6", "udp", "udp4" or "udp6": /etc/hosts (or the file named by CARES_HOSTS), then DNS with the
  * servers and options of /etc/resolv.conf (or the file named by
  * URNET_RESOLV_CONF), waiting on the engine until the absolute
  * CLOCK_MONOTONIC deadline_ns (0 = the resolver's own retries only).
@@ -316,6 +316,94 @@ URNET_API int urnet_resolve(const char *network, const char *host, int64_t deadl
 			    struct sockaddr_storage *addrs, int max);
 /* The message of this thread's last failed lookup (like gai_strerror). */
 URNET_API const char *urnet_resolve_error(void);
+
+/*
+ * Datagram sockets.  Networks "udp", "udp4", "udp6" (the address rules of
+ * "tcp", "tcp4", "tcp6") and "unixgram" (those of "unix").
+ *
+ * urnet_dial("udp", ...) and urnet_dial("unixgram", ...) return a
+ * connected datagram conn: urnet_conn_write() sends one datagram (len 0
+ * sends an empty one), urnet_conn_read() returns one datagram, and a
+ * dialed unixgram socket is autobound to an abstract name so that the peer
+ * can answer.  An ICMP port unreachable comes out as ECONNREFUSED from a
+ * later read or write, as the kernel reports it.  Any number of readers
+ * and writers may run at once on datagram conns.
+ *
+ * Truncation: every datagram read returns the datagram's full length; when
+ * that is more than len, only len bytes were stored and the rest is gone.
+ */
+typedef struct urnet_packet_conn urnet_packet_conn;
+/* <sys/socket.h> declares it with _GNU_SOURCE only. */
+struct mmsghdr;
+
+/* Room for any address string urnet formats, NUL included. */
+#define URNET_ADDRSTRLEN 112
+
+/*
+ * An unconnected datagram socket bound to address (":0" for an ephemeral
+ * port; "udp" on ":port" is dual stack).  A unixgram path is created and
+ * removed on close.  NULL + errno as urnet_listen(); EAFNOSUPPORT for a
+ * stream network.
+ */
+URNET_API urnet_packet_conn *urnet_listen_packet(const char *network, const char *address);
+URNET_API urnet_packet_conn *urnet_listen_packet_on(urnet_engine *e, const char *network,
+						    const char *address);
+
+/*
+ * Wait for one datagram; store up to len bytes in buf and the sender's
+ * address, formatted, in from (fromlen bytes, URNET_ADDRSTRLEN is enough;
+ * from may be NULL).  Returns the datagram's full length (see Truncation),
+ * 0 for an empty datagram.  -1 + errno: ETIMEDOUT, ECANCELED, EINVAL...
+ */
+URNET_API ssize_t urnet_packet_read_from(urnet_packet_conn *p, void *buf, size_t len,
+					 char *from, size_t fromlen);
+/*
+ * Send buf as one datagram to address to (parsed by the conn's network).
+ * Returns len.  -1 + errno: EMSGSIZE (over the socket's maximum),
+ * EDESTADDRREQ (to NULL), EINVAL/EAFNOSUPPORT (malformed address, wrong
+ * family), ETIMEDOUT, ECANCELED, ECONNREFUSED...
+ */
+URNET_API ssize_t urnet_packet_write_to(urnet_packet_conn *p, const void *buf, size_t len,
+					const char *to);
+/* The same with sockaddrs, for servers that answer many peers. */
+URNET_API ssize_t urnet_packet_recvfrom(urnet_packet_conn *p, void *buf, size_t len,
+					struct sockaddr *from, socklen_t *fromlen);
+URNET_API ssize_t urnet_packet_sendto(urnet_packet_conn *p, const void *buf, size_t len,
+				      const struct sockaddr *to, socklen_t tolen);
+/*
+ * Batches (recvmmsg/sendmmsg).  recvmmsg waits for one datagram and returns
+ * as many as are queued, up to vlen; each msg_len is the full length and
+ * msg_hdr.msg_flags has MSG_TRUNC when cut.  sendmmsg sends all vlen
+ * messages (waiting for room), and returns fewer only when an error
+ * stopped it after the first.  vlen 0 or over 1024: EINVAL.
+ */
+URNET_API int urnet_packet_recvmmsg(urnet_packet_conn *p, struct mmsghdr *vec,
+				    unsigned int vlen);
+URNET_API int urnet_packet_sendmmsg(urnet_packet_conn *p, struct mmsghdr *vec,
+				    unsigned int vlen);
+
+/* Deadlines, as for conns. */
+URNET_API int urnet_packet_set_deadline(urnet_packet_conn *p, int64_t deadline_ns);
+URNET_API int urnet_packet_set_read_deadline(urnet_packet_conn *p, int64_t deadline_ns);
+URNET_API int urnet_packet_set_write_deadline(urnet_packet_conn *p, int64_t deadline_ns);
+/* The bound address, with the real port; cached, valid until close. */
+URNET_API const char *urnet_packet_local_addr(urnet_packet_conn *p);
+/* The socket, for socket options (IP_MULTICAST_IF, IP_MULTICAST_TTL...). */
+URNET_API int urnet_packet_fd(urnet_packet_conn *p);
+/* As urnet_conn_close(): blocked calls fail with ECANCELED. */
+URNET_API int urnet_packet_close(urnet_packet_conn *p);
+
+/* SO_BROADCAST on (1) or off (0). */
+URNET_API int urnet_packet_set_broadcast(urnet_packet_conn *p, int on);
+/*
+ * Join or leave the multicast group (a numeric IPv4 or IPv6 address) on
+ * interface ifname (NULL or "": the kernel picks).  -1 + errno: EINVAL
+ * (not an address), ENODEV (no such interface), and the kernel's.
+ */
+URNET_API int urnet_packet_join_group(urnet_packet_conn *p, const char *group,
+				      const char *ifname);
+URNET_API int urnet_packet_leave_group(urnet_packet_conn *p, const char *group,
+				       const char *ifname);
 
 #ifdef __cplusplus
 }

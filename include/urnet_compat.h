@@ -59,6 +59,15 @@ URNET_API int urnet_shutdown(int fd, int how);
 URNET_API int urnet_close(int fd);
 URNET_API int urnet_dup2(int oldfd, int newfd);
 URNET_API int urnet_dup3(int oldfd, int newfd, int flags);
+/*
+ * Batches on datagram sockets, with the kernel's rules (see recvmmsg(2));
+ * <sys/socket.h> declares struct mmsghdr with _GNU_SOURCE only.
+ */
+struct mmsghdr;
+struct timespec;
+URNET_API int urnet_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+			     struct timespec *timeout);
+URNET_API int urnet_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
 
 #ifdef URNET_COMPAT_MACROS
 #define accept(...)	urnet_accept(__VA_ARGS__)
@@ -78,6 +87,8 @@ URNET_API int urnet_dup3(int oldfd, int newfd, int flags);
 #define close(...)	urnet_close(__VA_ARGS__)
 #define dup2(...)	urnet_dup2(__VA_ARGS__)
 #define dup3(...)	urnet_dup3(__VA_ARGS__)
+#define recvmmsg(...)	urnet_recvmmsg(__VA_ARGS__)
+#define sendmmsg(...)	urnet_sendmmsg(__VA_ARGS__)
 #endif
 
 #ifdef __cplusplus

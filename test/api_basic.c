@@ -29,19 +29,6 @@ static void roundtrip(urnet_conn *c, int rounds)
 	}
 }
 
-static bool have_ipv6(void)
-{
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-
-	if (fd >= 0)
-		close(fd);
-	if (!ok)
-		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
-	return ok;
-}
-
 static void check_pair_addrs(urnet_conn *c, urnet_conn *s)
 {
 	ck_assert_str_eq(urnet_conn_remote_addr(c), urnet_conn_local_addr(s));
@@ -73,7 +60,7 @@ START_TEST(echo_tcp6)
 	const char *la;
 	urnet_conn *c, *s;
 
-	if (!have_ipv6())
+	if (!api_have_ipv6(SOCK_STREAM))
 		return;
 	api_echo_start(&e, "tcp6", "[::1]:0");
 	la = urnet_listener_addr(e.l);
@@ -100,7 +87,7 @@ START_TEST(echo_tcp_any)
 		{ "tcp4", "127.0.0.1:%d" }, { "tcp", "localhost:%d" },
 		{ "tcp", ":%d" }, { "tcp4", "LocalHost:%d" }, { "tcp6", "[::1]:%d" },
 	};
-	bool v6 = have_ipv6();
+	bool v6 = api_have_ipv6(SOCK_STREAM);
 	urnet_listener *l = urnet_listen("tcp", ":0");
 	const char *la;
 	int port;

@@ -93,12 +93,15 @@ END_TEST
 
 START_TEST(unknown_networks)
 {
-	static const char *const bad[] = { "udp", "tcp5", "", "TCP", "unixgram", "ip", "tcp4 " };
+	static const char *const bad[] = { "tcp5", "", "TCP", "UDP", "ip", "tcp4 ", "udp " };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		expect_listen_fails(bad[i], "127.0.0.1:0", EAFNOSUPPORT);
 		expect_dial_fails(bad[i], "127.0.0.1:1", EAFNOSUPPORT);
 	}
+	/* Datagram networks have no stream listener (urnet_listen_packet). */
+	expect_listen_fails("udp", "127.0.0.1:0", EAFNOSUPPORT);
+	expect_listen_fails("unixgram", "@urnet-no-listener", EAFNOSUPPORT);
 	expect_listen_fails(NULL, "127.0.0.1:0", EINVAL);
 	expect_dial_fails(NULL, "127.0.0.1:1", EINVAL);
 	/* An address of the other family than the network allows. */

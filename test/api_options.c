@@ -111,7 +111,7 @@ START_TEST(dial_with_v6only_on_tcp6)
 	urnet_listener *l;
 	urnet_conn *c;
 
-	if (!api_have_ipv6())
+	if (!api_have_ipv6(SOCK_STREAM))
 		return;
 	l = urnet_listen("tcp6", "[::1]:0");
 	urnet_options_init(&o);
@@ -159,7 +159,7 @@ START_TEST(listen_with_v6only_overrides_dual_stack)
 	struct urnet_options o;
 	urnet_listener *l;
 
-	if (!api_have_ipv6())
+	if (!api_have_ipv6(SOCK_STREAM))
 		return;
 	l = urnet_listen("tcp", ":0");
 	ck_assert_int_eq(getint(urnet_listener_fd(l), IPPROTO_IPV6, IPV6_V6ONLY), 0);

@@ -287,8 +287,13 @@ START_TEST(bad_resolver_arguments_and_configurations)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(urnet_resolve("unix", "v4.test", 0, ss, 2), -1);
 	ck_assert_int_eq(errno, EAFNOSUPPORT);
-	ck_assert_int_eq(urnet_resolve("udp", "v4.test", 0, ss, 2), -1);
+	ck_assert_int_eq(urnet_resolve("unixgram", "v4.test", 0, ss, 2), -1);
 	ck_assert_int_eq(errno, EAFNOSUPPORT);
+	ck_assert_int_eq(urnet_resolve("sctp", "v4.test", 0, ss, 2), -1);
+	ck_assert_int_eq(errno, EAFNOSUPPORT);
+	/* The datagram networks look names up as their stream twins do. */
+	ck_assert_int_eq(urnet_resolve("udp4", "v4.test", 0, ss, 2), 1);
+	ck_assert_int_eq(ss[0].ss_family, AF_INET);
 	ck_assert_int_eq(urnet_resolve("tcp", "v4.test", -1, ss, 2), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(urnet_resolve("tcp", "v4.test", 0, ss, -1), -1);
@@ -389,7 +394,7 @@ START_TEST(both_families_ipv6_first)
 	urnet_listener *l4 = NULL, *l6 = NULL;
 	urnet_conn *c, *s;
 
-	if (!api_have_ipv6())
+	if (!api_have_ipv6(SOCK_STREAM))
 		return;
 	for (int i = 0; i < 20 && !l6; i++) {
 		if (l4)
@@ -417,7 +422,7 @@ START_TEST(both_families_ipv4_at_once_when_ipv6_refuses)
 	urnet_listener *l4 = urnet_listen("tcp4", "127.0.0.1:0");
 	urnet_conn *c, *s;
 
-	if (!api_have_ipv6()) {
+	if (!api_have_ipv6(SOCK_STREAM)) {
 		urnet_listener_close(l4);
 		return;
 	}
@@ -441,7 +446,7 @@ START_TEST(both_families_ipv4_after_the_delay_when_ipv6_is_silent)
 	int nfill = 0;
 	int64_t t0;
 
-	if (!api_have_ipv6())
+	if (!api_have_ipv6(SOCK_STREAM))
 		return;
 	for (int i = 0; i < 20 && !l6; i++) {
 		struct urnet_options o;

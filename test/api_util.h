@@ -10,11 +10,13 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,16 +48,18 @@ static inline void api_teardown(void)
 	ck_assert_int_eq(test_count_fds(), api_fds_before);
 }
 
-/* An IPv6 loopback to listen on; says so when there is none. */
-static inline bool api_have_ipv6(void)
+/* Whether a socket of type can bind ::1; says so when it cannot. */
+static inline bool api_have_ipv6(int type)
 {
-	urnet_listener *l = urnet_listen("tcp6", "[::1]:0");
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 
-	if (l)
-		urnet_listener_close(l);
-	else
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
 		fprintf(stderr, "no IPv6 loopback here: IPv6 checks skipped\n");
-	return l != NULL;
+	return ok;
 }
 
 /* ---------------------------------------------------------------- data */
@@ -129,11 +133,7 @@ static inline void *api_blocker_main(void *arg)
  */
 static inline void api_blocker_launch(struct api_blocker *b, bool may_finish)
 {
-	atomic_store(&b->tid, 0);
-	atomic_store(&b->done, false);
-	ck_assert_int_eq(pthread_create(&b->th, NULL, api_blocker_main, b), 0);
-	ck_assert_msg(test_wait_blocked(&b->tid, &b->done, may_finish), "thread never blocked");
-	ck_assert(may_finish || !atomic_load(&b->done));
+	test_start_blocker(&b->th, api_blocker_main, b, &b->tid, &b->done, may_finish);
 }
 
 static inline void api_blocker_start(struct api_blocker *b)

@@ -685,7 +685,7 @@ START_TEST(test_nonblocking_accept_connect)
 }
 END_TEST
 
-START_TEST(test_udp_passthrough)
+START_TEST(test_udp_results_as_libc)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in from;
@@ -1053,7 +1053,7 @@ static Suite *compat_suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, test_nonblocking_passthrough);
 	tcase_add_test(t, test_nonblocking_accept_connect);
-	tcase_add_test(t, test_udp_passthrough);
+	tcase_add_test(t, test_udp_results_as_libc);
 	tcase_add_test(t, test_pipe_passthrough);
 	tcase_add_test(t, test_file_passthrough);
 	suite_add_tcase(s, t);

@@ -195,11 +195,7 @@ static inline void *cu_blocker_main(void *arg)
 
 static inline void cu_blocker_start(struct cu_blocker *b)
 {
-	atomic_store(&b->tid, 0);
-	atomic_store(&b->done, false);
-	ck_assert_int_eq(pthread_create(&b->th, NULL, cu_blocker_main, b), 0);
-	ck_assert_msg(test_wait_blocked(&b->tid, &b->done, false), "thread never blocked");
-	ck_assert(!atomic_load(&b->done));
+	test_start_blocker(&b->th, cu_blocker_main, b, &b->tid, &b->done, false);
 }
 
 static inline void cu_blocker_join(struct cu_blocker *b)

@@ -57,14 +57,18 @@ engine_worked() {
 	fi
 }
 
-# TCP port the process $1 listens on, from /proc (waits up to 10 s).
+# TCP port the process $1 listens on, or with "udp" as $2 the UDP port
+# it is bound to, from /proc (waits up to 10 s).
 listen_port() {
+	proto=${2:-tcp} st=0A
+	[ "$proto" = udp ] && st=07
 	i=0
 	while [ $i -lt 200 ]; do
 		for ino in $(ls -l "/proc/$1/fd" 2>/dev/null |
 			     sed -n 's/.*socket:\[\([0-9]*\)\].*/\1/p'); do
-			hex=$(awk -v ino="$ino" '$4 == "0A" && $10 == ino { split($2, a, ":"); print a[2] }' \
-				/proc/net/tcp /proc/net/tcp6)
+			hex=$(awk -v ino="$ino" -v st="$st" \
+				'$4 == st && $10 == ino { split($2, a, ":"); print a[2] }' \
+				/proc/net/"$proto" /proc/net/"$proto"6)
 			if [ -n "$hex" ]; then
 				printf '%d\n' "0x$hex"
 				return 0

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,6 +62,20 @@ static inline bool test_wait_blocked(_Atomic pid_t *tid, _Atomic bool *done, boo
 		usleep(1000);
 	}
 	return false;
+}
+
+/*
+ * Start fn(arg) in *th, a blocker that publishes tid and done, and return
+ * once it sleeps inside its call (or, with may_finish, has returned).
+ */
+static inline void test_start_blocker(pthread_t *th, void *(*fn)(void *), void *arg,
+				      _Atomic pid_t *tid, _Atomic bool *done, bool may_finish)
+{
+	atomic_store(tid, 0);
+	atomic_store(done, false);
+	ck_assert_int_eq(pthread_create(th, NULL, fn, arg), 0);
+	ck_assert_msg(test_wait_blocked(tid, done, may_finish), "thread never blocked");
+	ck_assert(may_finish || !atomic_load(done));
 }
 
 /*
