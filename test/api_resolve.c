@@ -366,6 +366,29 @@ START_TEST(dial_by_name_connects_and_echoes)
 }
 END_TEST
 
+/* A datagram conn dialed by name reaches the server the name gives. */
+START_TEST(udp_dial_by_name_reaches_the_server)
+{
+	urnet_packet_conn *p = urnet_listen_packet("udp4", "127.0.0.1:0");
+	char addr[64], from[URNET_ADDRSTRLEN], buf[8];
+	const char *local;
+	urnet_conn *c;
+
+	ck_assert_ptr_nonnull(p);
+	local = urnet_packet_local_addr(p);
+	snprintf(addr, sizeof(addr), "v4.test:%s", strrchr(local, ':') + 1);
+	c = urnet_dial("udp", addr, 20 * SEC);
+	ck_assert_msg(c, "dial %s: %s (%s)", addr, strerror(errno), urnet_resolve_error());
+	ck_assert_str_eq(urnet_conn_remote_addr(c), local);
+	ck_assert_int_eq(urnet_conn_write(c, "ping", 4), 4);
+	ck_assert_int_eq(urnet_packet_read_from(p, buf, sizeof(buf), from, sizeof(from)), 4);
+	ck_assert_int_eq(memcmp(buf, "ping", 4), 0);
+	ck_assert_str_eq(from, urnet_conn_local_addr(c));
+	ck_assert_int_eq(urnet_conn_close(c), 0);
+	ck_assert_int_eq(urnet_packet_close(p), 0);
+}
+END_TEST
+
 /* A tcp6 listener on [::1] at the port of l, when that port is free there. */
 static urnet_listener *v6_twin(urnet_listener *l)
 {
@@ -602,6 +625,7 @@ static Suite *api_resolve_suite(void)
 	tcase_add_checked_fixture(tc, resolve_setup, api_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, dial_by_name_connects_and_echoes);
+	tcase_add_test(tc, udp_dial_by_name_reaches_the_server);
 	tcase_add_test(tc, both_families_ipv6_first);
 	tcase_add_test(tc, both_families_ipv4_at_once_when_ipv6_refuses);
 	tcase_add_test(tc, both_families_ipv4_after_the_delay_when_ipv6_is_silent);
