@@ -61,7 +61,8 @@
 	X(int, close_range, (unsigned first, unsigned last, int fl), SYS_close_range,		\
 	  (first, last, fl))									\
 	X(int, setsockopt, (int fd, int lv, int nm, const void *v, socklen_t l), SYS_setsockopt, \
-	  (fd, lv, nm, v, l))
+	  (fd, lv, nm, v, l))									\
+	X(ssize_t, sendfile, (int o, int i, off_t *off, size_t n), SYS_sendfile, (o, i, off, n))
 
 #define URNET__LIBC_FIELD(ret, name, params, sysno, sysargs) ret (*name) params;
 

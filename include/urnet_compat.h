@@ -59,6 +59,8 @@ URNET_API int urnet_shutdown(int fd, int how);
 URNET_API int urnet_close(int fd);
 URNET_API int urnet_dup2(int oldfd, int newfd);
 URNET_API int urnet_dup3(int oldfd, int newfd, int flags);
+/* sendfile(2); a regular file to a blocking stream socket waits on the engine. */
+URNET_API ssize_t urnet_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
 
 #ifdef URNET_COMPAT_MACROS
 #define accept(...)	urnet_accept(__VA_ARGS__)
@@ -78,6 +80,7 @@ URNET_API int urnet_dup3(int oldfd, int newfd, int flags);
 #define close(...)	urnet_close(__VA_ARGS__)
 #define dup2(...)	urnet_dup2(__VA_ARGS__)
 #define dup3(...)	urnet_dup3(__VA_ARGS__)
+#define sendfile(...)	urnet_sendfile(__VA_ARGS__)
 #endif
 
 #ifdef __cplusplus
