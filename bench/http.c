@@ -166,6 +166,26 @@ static const char *content_type(const char *name, size_t len)
 	return "application/octet-stream";
 }
 
+/* Without sendfile (TLS): the file through a buffer; the bytes sent. */
+static ssize_t copy_file(const struct http_io *io, int fd, size_t len)
+{
+	char buf[65536];
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec iov = { .iov_base = buf };
+		ssize_t n = read(fd, buf, len - done < sizeof(buf) ? len - done : sizeof(buf));
+
+		if (n <= 0)
+			break;
+		iov.iov_len = (size_t)n;
+		if (write_all(io, &iov, 1) < 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 /* The headers, then the file's bytes straight from the page cache (sendfile). */
 static int serve_file(const struct http_io *io, const char *docroot,
 		      const char *name, size_t len, int keep_alive)
@@ -192,7 +212,8 @@ static int serve_file(const struct http_io *io, const char *docroot,
 	ret = write_all(io, &iov, 1);
 	/* A file that shrank meanwhile cannot keep its promised length: end the stream. */
 	if (!ret && st.st_size &&
-	    io->sendfile(io->conn, fd, &off, (size_t)st.st_size) != (ssize_t)st.st_size)
+	    (io->sendfile ? io->sendfile(io->conn, fd, &off, (size_t)st.st_size)
+			  : copy_file(io, fd, (size_t)st.st_size)) != (ssize_t)st.st_size)
 		ret = -1;
 	close(fd);
 	return ret;

@@ -42,7 +42,8 @@ int http_parse(const char *buf, size_t len, struct http_request *req);
 /*
  * How a server moves bytes: the same contract as read(2) and writev(2);
  * sendfile sends len bytes of the file fd from *off (moved past them),
- * fewer only when the file ends or an error stops it.
+ * fewer only when the file ends or an error stops it; NULL (TLS): the
+ * file goes through a buffer and writev.
  */
 struct http_io {
 	ssize_t (*read)(void *conn, void *buf, size_t len);

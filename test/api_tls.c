@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * urnet_tls between urnet's own client and server: data arrives
+ * checksummed, SNI reaches the server, a wrong host name and an untrusted
+ * certificate fail with EPROTO and OpenSSL's reason, a peer that stalls
+ * in the handshake is cut by the deadline, a close from another thread
+ * wakes a handshake and a read, a reader and a writer run at once, a TLS
+ * 1.3 key update in the middle of a transfer goes through, close_notify
+ * ends the stream, and bad arguments fail with EINVAL.  The certificates
+ * come from test/tls.sh (openssl req), in the directory TLS_DIR.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "api_util.h"
+#include "urnet_tls.h"
+
+static char ca[512], crt[512], key[512], other_crt[512], other_key[512];
+static SSL_CTX *server_ctx, *client_ctx;
+
+static void paths(void)
+{
+	const char *d = getenv("TLS_DIR");
+
+	ck_assert_msg(d, "TLS_DIR is not set (run through test/tls.sh)");
+	snprintf(ca, sizeof(ca), "%s/ca.pem", d);
+	snprintf(crt, sizeof(crt), "%s/server.pem", d);
+	snprintf(key, sizeof(key), "%s/server.key", d);
+	snprintf(other_crt, sizeof(other_crt), "%s/other.pem", d);
+	snprintf(other_key, sizeof(other_key), "%s/other.key", d);
+}
+
+static SSL_CTX *make_server_ctx(const char *c, const char *k)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(SSL_CTX_use_certificate_chain_file(ctx, c), 1);
+	ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, k, SSL_FILETYPE_PEM), 1);
+	return ctx;
+}
+
+static void setup(void)
+{
+	paths();
+	api_setup();
+	server_ctx = make_server_ctx(crt, key);
+	client_ctx = SSL_CTX_new(TLS_client_method());
+	ck_assert_ptr_nonnull(client_ctx);
+	ck_assert_int_eq(SSL_CTX_load_verify_locations(client_ctx, ca, NULL), 1);
+	/* Earlier suites' fds (OpenSSL's own) are counted from here on. */
+	api_fds_before = test_count_fds();
+}
+
+static void teardown(void)
+{
+	SSL_CTX_free(server_ctx);
+	SSL_CTX_free(client_ctx);
+	api_teardown();
+}
+
+/* A TCP pair wrapped: *cli verifying name, *srv with ctx. */
+static void tls_pair(SSL_CTX *sctx, const char *name, unsigned flags, urnet_tls **cli,
+		     urnet_tls **srv)
+{
+	urnet_conn *c, *s;
+
+	api_tcp_pair(&c, &s);
+	*cli = urnet_tls_client(c, client_ctx, name, flags);
+	ck_assert_ptr_nonnull(*cli);
+	*srv = urnet_tls_server(s, sctx);
+	ck_assert_ptr_nonnull(*srv);
+}
+
+/* A thread that runs the server side's handshake, and its result. */
+struct hs {
+	urnet_tls *t;
+	pthread_t th;
+	_Atomic pid_t tid;
+	_Atomic bool done;
+	int ret, err;
+};
+
+static void *hs_main(void *arg)
+{
+	struct hs *h = arg;
+
+	atomic_store(&h->tid, test_gettid());
+	h->ret = urnet_tls_handshake(h->t);
+	h->err = errno;
+	atomic_store(&h->done, true);
+	return NULL;
+}
+
+static void hs_start(struct hs *h, urnet_tls *t)
+{
+	memset(h, 0, sizeof(*h));
+	h->t = t;
+	ck_assert_int_eq(pthread_create(&h->th, NULL, hs_main, h), 0);
+}
+
+/* ---------------------------------------------------------------- data */
+
+/* Sends len checksummed bytes from seed, then close_notify. */
+struct pump {
+	urnet_tls *t;
+	size_t len;
+	uint64_t seed, sum;
+	pthread_t th;
+	bool key_update;	/* ask for a key update half way */
+	ssize_t ret;
+};
+
+static void *pump_main(void *arg)
+{
+	struct pump *p = arg;
+	unsigned char buf[20000];
+	uint64_t state = p->seed;
+	size_t done = 0;
+
+	p->ret = 0;
+	while (done < p->len) {
+		size_t n = p->len - done < sizeof(buf) ? p->len - done : sizeof(buf);
+
+		if (p->key_update && done >= p->len / 2) {
+			/* Only this thread uses the server's SSL now. */
+			ck_assert_int_eq(SSL_key_update(urnet_tls_ssl(p->t),
+							SSL_KEY_UPDATE_REQUESTED), 1);
+			p->key_update = false;
+		}
+		test_fill(buf, n, &state);
+		p->sum = test_sum(p->sum, buf, n);
+		if (urnet_tls_write(p->t, buf, n) != (ssize_t)n) {
+			p->ret = -1;
+			break;
+		}
+		done += n;
+	}
+	if (!p->ret)
+		p->ret = urnet_tls_close_write(p->t);
+	return NULL;
+}
+
+static void pump_start(struct pump *p, urnet_tls *t, size_t len, uint64_t seed)
+{
+	memset(p, 0, sizeof(*p));
+	p->t = t;
+	p->len = len;
+	p->seed = seed;
+	ck_assert_int_eq(pthread_create(&p->th, NULL, pump_main, p), 0);
+}
+
+/* Read to the end of the stream: the count, and the checksum in *sum. */
+static size_t drain(urnet_tls *t, uint64_t *sum)
+{
+	unsigned char buf[7000];
+	size_t got = 0;
+	ssize_t n;
+
+	*sum = 0;
+	while ((n = urnet_tls_read(t, buf, sizeof(buf))) > 0) {
+		*sum = test_sum(*sum, buf, (size_t)n);
+		got += (size_t)n;
+	}
+	ck_assert_msg(n == 0, "read: %s (%s)", strerror(errno), urnet_tls_error(t));
+	return got;
+}
+
+START_TEST(data_arrives_both_ways_checksummed)
+{
+	urnet_tls *cli, *srv;
+	struct pump a, b;
+	uint64_t sum;
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	pump_start(&a, cli, 3u << 20, 1);
+	pump_start(&b, srv, 3u << 20, 2);
+	ck_assert_uint_eq(drain(srv, &sum), 3u << 20);
+	pthread_join(a.th, NULL);
+	ck_assert_int_eq(a.ret, 0);
+	ck_assert(sum == a.sum);
+	ck_assert_uint_eq(drain(cli, &sum), 3u << 20);
+	pthread_join(b.th, NULL);
+	ck_assert_int_eq(b.ret, 0);
+	ck_assert(sum == b.sum);
+	ck_assert_int_eq(SSL_version(urnet_tls_ssl(cli)), TLS1_3_VERSION);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+START_TEST(readv_and_writev_keep_the_order)
+{
+	urnet_tls *cli, *srv;
+	char a[3] = "abc", big[20000], out[3 + 20000 + 1];
+	struct iovec w[4] = { { a, 3 }, { NULL, 0 }, { big, sizeof(big) }, { (char *)"z", 1 } };
+	struct iovec r[2];
+	size_t got = 0;
+
+	struct hs h;
+
+	memset(big, 'x', sizeof(big));
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_writev(cli, w, 4), 3 + 20000 + 1);
+	pthread_join(h.th, NULL);
+	while (got < sizeof(out)) {
+		ssize_t n;
+
+		r[0].iov_base = out + got;
+		r[0].iov_len = (sizeof(out) - got) / 2;
+		r[1].iov_base = out + got + r[0].iov_len;
+		r[1].iov_len = sizeof(out) - got - r[0].iov_len;
+		n = urnet_tls_readv(srv, r, 2);
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+	}
+	ck_assert_mem_eq(out, "abc", 3);
+	ck_assert_mem_eq(out + 3, big, sizeof(big));
+	ck_assert_int_eq(out[sizeof(out) - 1], 'z');
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+static _Atomic int key_updates_in;
+
+/* Counts the KeyUpdate messages a side receives. */
+static void on_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+		   SSL *ssl, void *arg)
+{
+	(void)version, (void)ssl, (void)arg;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_KEY_UPDATE)
+		atomic_fetch_add(&key_updates_in, 1);
+}
+
+START_TEST(key_update_in_the_middle_of_a_transfer)
+{
+	urnet_tls *cli, *srv;
+	struct pump p;
+	uint64_t sum;
+
+	struct hs h;
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	atomic_store(&key_updates_in, 0);
+	SSL_set_msg_callback(urnet_tls_ssl(cli), on_msg);
+	SSL_set_msg_callback(urnet_tls_ssl(srv), on_msg);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
+	pthread_join(h.th, NULL);
+	pump_start(&p, srv, 8u << 20, 3);
+	p.key_update = true;
+	ck_assert_uint_eq(drain(cli, &sum), 8u << 20);
+	pthread_join(p.th, NULL);
+	ck_assert_int_eq(p.ret, 0);
+	ck_assert(sum == p.sum);
+	/* The client answered the request with its own update, from inside a read. */
+	ck_assert_int_eq(urnet_tls_write(cli, "after", 5), 5);
+	{
+		char buf[8];
+
+		ck_assert_int_eq(urnet_tls_read(srv, buf, sizeof(buf)), 5);
+		ck_assert_mem_eq(buf, "after", 5);
+	}
+	/* The client got the server's update, the server the client's answer. */
+	ck_assert_int_eq(atomic_load(&key_updates_in), 2);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- names */
+
+static char seen_sni[256];
+
+static int on_sni(SSL *ssl, int *al, void *arg)
+{
+	const char *n = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+	(void)al, (void)arg;
+	snprintf(seen_sni, sizeof(seen_sni), "%s", n ? n : "(none)");
+	return SSL_TLSEXT_ERR_OK;
+}
+
+START_TEST(server_name_reaches_the_server)
+{
+	urnet_tls *cli, *srv;
+	struct hs h;
+
+	seen_sni[0] = '\0';
+	SSL_CTX_set_tlsext_servername_callback(server_ctx, on_sni);
+	tls_pair(server_ctx, "urnet.test", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_msg(urnet_tls_handshake(cli) == 0, "%s", urnet_tls_error(cli));
+	pthread_join(h.th, NULL);
+	ck_assert_int_eq(h.ret, 0);
+	ck_assert_str_eq(seen_sni, "urnet.test");
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+START_TEST(ip_address_is_verified_without_sni)
+{
+	urnet_tls *cli, *srv;
+	struct hs h;
+
+	strcpy(seen_sni, "unset");
+	SSL_CTX_set_tlsext_servername_callback(server_ctx, on_sni);
+	tls_pair(server_ctx, "127.0.0.1", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_msg(urnet_tls_handshake(cli) == 0, "%s", urnet_tls_error(cli));
+	pthread_join(h.th, NULL);
+	ck_assert_str_eq(seen_sni, "(none)");
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+/* The client's handshake fails with EPROTO and a reason that contains want. */
+static void expect_refused(SSL_CTX *sctx, const char *name, const char *want)
+{
+	urnet_tls *cli, *srv;
+	struct hs h;
+
+	tls_pair(sctx, name, 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_msg(strstr(urnet_tls_error(cli), want), "error '%s' does not say '%s'",
+		      urnet_tls_error(cli), want);
+	/* A failed handshake stays failed. */
+	ck_assert_int_eq(urnet_tls_write(cli, "x", 1), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	pthread_join(h.th, NULL);
+	ck_assert_int_eq(h.ret, -1);	/* the client's alert */
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+
+START_TEST(wrong_host_name_fails_clearly)
+{
+	expect_refused(server_ctx, "wrong.example", "hostname mismatch");
+}
+END_TEST
+
+START_TEST(untrusted_certificate_fails_clearly)
+{
+	SSL_CTX *other = make_server_ctx(other_crt, other_key);
+
+	expect_refused(other, "localhost", "self-signed certificate");
+	SSL_CTX_free(other);
+}
+END_TEST
+
+START_TEST(skip_verify_accepts_any_certificate)
+{
+	SSL_CTX *other = make_server_ctx(other_crt, other_key);
+	urnet_tls *cli, *srv;
+	struct hs h;
+
+	tls_pair(other, "wrong.example", URNET_TLS_INSECURE_SKIP_VERIFY, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
+	pthread_join(h.th, NULL);
+	ck_assert_int_eq(h.ret, 0);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+	SSL_CTX_free(other);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- waking */
+
+START_TEST(stalled_handshake_is_cut_by_the_deadline)
+{
+	urnet_conn *c, *s;
+	urnet_tls *cli;
+	int64_t deadline;
+
+	/* The server side never speaks TLS. */
+	api_tcp_pair(&c, &s);
+	cli = urnet_tls_client(c, client_ctx, "localhost", 0);
+	ck_assert_ptr_nonnull(cli);
+	deadline = urnet_now_ns() + 50 * MSEC;
+	ck_assert_int_eq(urnet_tls_set_deadline(cli, deadline), 0);
+	ck_assert_int_eq(urnet_tls_handshake(cli), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_ge(urnet_now_ns(), deadline);
+	/* A deadline may move: the handshake is tried again, not failed for good. */
+	ck_assert_int_eq(urnet_tls_set_deadline(cli, 0), 0);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_conn_close(s), 0);
+}
+END_TEST
+
+START_TEST(close_wakes_a_blocked_handshake)
+{
+	urnet_conn *c, *s;
+	struct hs h;
+	urnet_tls *cli;
+
+	api_tcp_pair(&c, &s);
+	cli = urnet_tls_client(c, client_ctx, "localhost", 0);
+	ck_assert_ptr_nonnull(cli);
+	hs_start(&h, cli);
+	ck_assert(test_wait_blocked(&h.tid, &h.done, false));
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	pthread_join(h.th, NULL);
+	ck_assert_int_eq(h.ret, -1);
+	ck_assert_int_eq(h.err, ECANCELED);
+	ck_assert_int_eq(urnet_conn_close(s), 0);
+}
+END_TEST
+
+struct rd {
+	urnet_tls *t;
+	pthread_t th;
+	_Atomic pid_t tid;
+	_Atomic bool done;
+	ssize_t ret;
+	int err;
+};
+
+static void *rd_main(void *arg)
+{
+	struct rd *r = arg;
+	char buf[64];
+
+	atomic_store(&r->tid, test_gettid());
+	r->ret = urnet_tls_read(r->t, buf, sizeof(buf));
+	r->err = errno;
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/* A reader blocked on one TLS object while another thread writes 4 MiB on it. */
+START_TEST(reader_and_writer_run_at_once)
+{
+	urnet_tls *cli, *srv;
+	struct rd r = { 0 };
+	struct pump p;
+	struct hs h;
+	uint64_t sum;
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
+	pthread_join(h.th, NULL);
+	r.t = cli;
+	ck_assert_int_eq(pthread_create(&r.th, NULL, rd_main, &r), 0);
+	ck_assert(test_wait_blocked(&r.tid, &r.done, false));
+	pump_start(&p, cli, 4u << 20, 4);
+	ck_assert_uint_eq(drain(srv, &sum), 4u << 20);
+	pthread_join(p.th, NULL);
+	ck_assert_int_eq(p.ret, 0);
+	ck_assert(sum == p.sum);
+	ck_assert(!atomic_load(&r.done));
+	ck_assert_int_eq(urnet_tls_write(srv, "hello", 5), 5);
+	pthread_join(r.th, NULL);
+	ck_assert_int_eq(r.ret, 5);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+START_TEST(close_wakes_a_blocked_read)
+{
+	urnet_tls *cli, *srv;
+	struct rd r = { 0 };
+	struct hs h;
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
+	pthread_join(h.th, NULL);
+	r.t = cli;
+	ck_assert_int_eq(pthread_create(&r.th, NULL, rd_main, &r), 0);
+	ck_assert(test_wait_blocked(&r.tid, &r.done, false));
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	pthread_join(r.th, NULL);
+	ck_assert_int_eq(r.ret, -1);
+	ck_assert_int_eq(r.err, ECANCELED);
+	/* The server saw our close_notify. */
+	{
+		char buf[4];
+
+		ck_assert_int_eq(urnet_tls_read(srv, buf, sizeof(buf)), 0);
+	}
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+START_TEST(read_deadline_wakes_a_blocked_read)
+{
+	urnet_tls *cli, *srv;
+	struct rd r = { 0 };
+	struct hs h;
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
+	pthread_join(h.th, NULL);
+	r.t = cli;
+	ck_assert_int_eq(pthread_create(&r.th, NULL, rd_main, &r), 0);
+	ck_assert(test_wait_blocked(&r.tid, &r.done, false));
+	ck_assert_int_eq(urnet_tls_set_read_deadline(cli, urnet_now_ns()), 0);
+	pthread_join(r.th, NULL);
+	ck_assert_int_eq(r.ret, -1);
+	ck_assert_int_eq(r.err, ETIMEDOUT);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+START_TEST(peer_gone_without_close_notify_is_an_error)
+{
+	urnet_tls *cli, *srv;
+	struct hs h;
+	char buf[4];
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
+	pthread_join(h.th, NULL);
+	/* The server's TCP stream ends without its close_notify. */
+	ck_assert_int_eq(urnet_conn_close_write(urnet_tls_conn(srv)), 0);
+	ck_assert_int_eq(urnet_tls_read(cli, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ck_assert_ptr_nonnull(strstr(urnet_tls_error(cli), "unexpected eof"));
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
+START_TEST(bad_arguments_fail_with_einval)
+{
+	urnet_conn *c, *s;
+	char buf[4];
+
+	api_tcp_pair(&c, &s);
+	ck_assert_ptr_null(urnet_tls_client(NULL, client_ctx, "localhost", 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_tls_client(c, NULL, "localhost", 0));
+	ck_assert_int_eq(errno, EINVAL);
+	/* Verification needs a name to check. */
+	ck_assert_ptr_null(urnet_tls_client(c, client_ctx, NULL, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_tls_client(c, client_ctx, "localhost", 1u << 7));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_ptr_null(urnet_tls_server(c, NULL));
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(urnet_tls_read(NULL, buf, 4), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(urnet_tls_write(NULL, buf, 4), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(urnet_tls_readv(NULL, NULL, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(urnet_tls_close(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(urnet_tls_handshake(NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* The conns stayed the caller's. */
+	ck_assert_int_eq(urnet_conn_close(c), 0);
+	ck_assert_int_eq(urnet_conn_close(s), 0);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- many */
+
+#define MANY		1000
+#define AT_ONCE		50
+#define MANY_BYTES	20000
+
+static urnet_listener *many_l;
+
+static void *echo_main(void *arg)
+{
+	urnet_tls *t = urnet_tls_server(arg, server_ctx);
+	char buf[8192];
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(t);
+	while ((n = urnet_tls_read(t, buf, sizeof(buf))) > 0)
+		if (urnet_tls_write(t, buf, (size_t)n) != n)
+			break;
+	urnet_tls_close(t);
+	return NULL;
+}
+
+static void *many_client_main(void *arg)
+{
+	uint64_t state = (uint64_t)(uintptr_t)arg, sent_sum = 0, got_sum = 0;
+	unsigned char out[MANY_BYTES], in[MANY_BYTES];
+	urnet_conn *c = urnet_dial("tcp4", urnet_listener_addr(many_l), 10 * SEC);
+	urnet_tls *t;
+	size_t got = 0;
+
+	ck_assert_ptr_nonnull(c);
+	t = urnet_tls_client(c, client_ctx, "localhost", 0);
+	ck_assert_ptr_nonnull(t);
+	test_fill(out, sizeof(out), &state);
+	sent_sum = test_sum(0, out, sizeof(out));
+	ck_assert_msg(urnet_tls_write(t, out, sizeof(out)) == sizeof(out), "%s %s",
+		      strerror(errno), urnet_tls_error(t));
+	while (got < sizeof(in)) {
+		ssize_t n = urnet_tls_read(t, in + got, sizeof(in) - got);
+
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+	}
+	got_sum = test_sum(0, in, sizeof(in));
+	ck_assert(got_sum == sent_sum);
+	ck_assert_int_eq(urnet_tls_close_write(t), 0);
+	ck_assert_int_eq(urnet_tls_read(t, in, 1), 0);
+	ck_assert_int_eq(urnet_tls_close(t), 0);
+	return NULL;
+}
+
+static void *many_accept_main(void *arg)
+{
+	pthread_t th[MANY];
+	int n = 0;
+	urnet_conn *c;
+
+	(void)arg;
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	while (n < MANY && (c = urnet_listener_accept(many_l)))
+		ck_assert_int_eq(pthread_create(&th[n++], &attr, echo_main, c), 0);
+	pthread_attr_destroy(&attr);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	return NULL;
+}
+
+START_TEST(a_thousand_connections_echo_checksummed_data)
+{
+	pthread_t acc, cl[AT_ONCE];
+
+	many_l = urnet_listen("tcp4", "127.0.0.1:0");
+	ck_assert_ptr_nonnull(many_l);
+	ck_assert_int_eq(pthread_create(&acc, NULL, many_accept_main, NULL), 0);
+	for (int round = 0; round < MANY / AT_ONCE; round++) {
+		for (int i = 0; i < AT_ONCE; i++)
+			ck_assert_int_eq(pthread_create(&cl[i], NULL, many_client_main,
+							(void *)(uintptr_t)(round * AT_ONCE + i + 1)), 0);
+		for (int i = 0; i < AT_ONCE; i++)
+			pthread_join(cl[i], NULL);
+	}
+	pthread_join(acc, NULL);
+	ck_assert_int_eq(urnet_listener_close(many_l), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("api_tls");
+	TCase *tc = tcase_create("tls");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, data_arrives_both_ways_checksummed);
+	tcase_add_test(tc, readv_and_writev_keep_the_order);
+	tcase_add_test(tc, key_update_in_the_middle_of_a_transfer);
+	tcase_add_test(tc, reader_and_writer_run_at_once);
+	tcase_add_test(tc, server_name_reaches_the_server);
+	tcase_add_test(tc, ip_address_is_verified_without_sni);
+	tcase_add_test(tc, wrong_host_name_fails_clearly);
+	tcase_add_test(tc, untrusted_certificate_fails_clearly);
+	tcase_add_test(tc, skip_verify_accepts_any_certificate);
+	tcase_add_test(tc, stalled_handshake_is_cut_by_the_deadline);
+	tcase_add_test(tc, close_wakes_a_blocked_handshake);
+	tcase_add_test(tc, close_wakes_a_blocked_read);
+	tcase_add_test(tc, read_deadline_wakes_a_blocked_read);
+	tcase_add_test(tc, peer_gone_without_close_notify_is_an_error);
+	tcase_add_test(tc, bad_arguments_fail_with_einval);
+	tcase_add_test(tc, a_thousand_connections_echo_checksummed_data);
+	suite_add_tcase(su, tc);
+	return test_run_suite(su);
+}
