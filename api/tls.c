@@ -304,37 +304,31 @@ int urnet_tls_close(urnet_tls *t)
 
 /* ---------------------------------------------------------------- the rest */
 
-int urnet_tls_set_deadline(urnet_tls *t, int64_t deadline_ns)
+/* One of the conn's deadline setters, on t's conn. */
+static int set_deadline(urnet_tls *t, int (*set)(urnet_conn *, int64_t), int64_t deadline_ns)
 {
 	int ret;
 
 	if (!urnet__tls_enter(t))
 		return -1;
-	ret = urnet_conn_set_deadline(t->c, deadline_ns);
+	ret = set(t->c, deadline_ns);
 	urnet__tls_leave(t);
 	return ret;
+}
+
+int urnet_tls_set_deadline(urnet_tls *t, int64_t deadline_ns)
+{
+	return set_deadline(t, urnet_conn_set_deadline, deadline_ns);
 }
 
 int urnet_tls_set_read_deadline(urnet_tls *t, int64_t deadline_ns)
 {
-	int ret;
-
-	if (!urnet__tls_enter(t))
-		return -1;
-	ret = urnet_conn_set_read_deadline(t->c, deadline_ns);
-	urnet__tls_leave(t);
-	return ret;
+	return set_deadline(t, urnet_conn_set_read_deadline, deadline_ns);
 }
 
 int urnet_tls_set_write_deadline(urnet_tls *t, int64_t deadline_ns)
 {
-	int ret;
-
-	if (!urnet__tls_enter(t))
-		return -1;
-	ret = urnet_conn_set_write_deadline(t->c, deadline_ns);
-	urnet__tls_leave(t);
-	return ret;
+	return set_deadline(t, urnet_conn_set_write_deadline, deadline_ns);
 }
 
 SSL *urnet_tls_ssl(urnet_tls *t)

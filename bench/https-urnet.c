@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "https_ctx.h"
 #include "urnet_tls.h"
 
 static const char *docroot;
@@ -52,12 +53,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	docroot = argv[2];
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, argv[3]) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, argv[4], SSL_FILETYPE_PEM) != 1) {
-		fprintf(stderr, "https-urnet: cannot load %s and %s\n", argv[3], argv[4]);
-		return 1;
-	}
+	ctx = https_server_ctx("https-urnet", argv[3], argv[4]);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%s", argv[1]);
 	l = urnet_listen("tcp4", addr);
 	if (!l) {
