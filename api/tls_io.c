@@ -63,6 +63,11 @@ static ssize_t tls_try(struct urnet__io *io)
 	op->snap[URNET__READ] = urnet__ready_snapshot(&t->c->ready, URNET__READ);
 	op->snap[URNET__WRITE] = urnet__ready_snapshot(&t->c->ready, URNET__WRITE);
 	pthread_mutex_lock(&t->ssl_lock);
+	/* As on a conn: writes after close_write fail EPIPE (OpenSSL says "shutdown"). */
+	if (op->call == TLS_WRITE && (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
+		pthread_mutex_unlock(&t->ssl_lock);
+		return -EPIPE;
+	}
 	in = atomic_load_explicit(&t->bytes_in, memory_order_relaxed);
 	ERR_clear_error();
 	errno = 0;

@@ -539,6 +539,29 @@ START_TEST(peer_gone_without_close_notify_is_an_error)
 }
 END_TEST
 
+START_TEST(close_write_ends_the_peers_stream_and_our_writes)
+{
+	urnet_tls *cli, *srv;
+	struct hs h;
+	char buf[8];
+
+	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
+	hs_start(&h, srv);
+	ck_assert_int_eq(urnet_tls_write(cli, "bye", 3), 3);
+	pthread_join(h.th, NULL);
+	ck_assert_int_eq(urnet_tls_close_write(cli), 0);
+	ck_assert_int_eq(urnet_tls_write(cli, "more", 4), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_int_eq(urnet_tls_read(srv, buf, sizeof(buf)), 3);
+	ck_assert_int_eq(urnet_tls_read(srv, buf, sizeof(buf)), 0);
+	/* Half-closed: the other direction still works. */
+	ck_assert_int_eq(urnet_tls_write(srv, "ok", 2), 2);
+	ck_assert_int_eq(urnet_tls_read(cli, buf, sizeof(buf)), 2);
+	ck_assert_int_eq(urnet_tls_close(cli), 0);
+	ck_assert_int_eq(urnet_tls_close(srv), 0);
+}
+END_TEST
+
 START_TEST(bad_arguments_fail_with_einval)
 {
 	urnet_conn *c, *s;
@@ -682,6 +705,7 @@ int main(void)
 	tcase_add_test(tc, close_wakes_a_blocked_read);
 	tcase_add_test(tc, read_deadline_wakes_a_blocked_read);
 	tcase_add_test(tc, peer_gone_without_close_notify_is_an_error);
+	tcase_add_test(tc, close_write_ends_the_peers_stream_and_our_writes);
 	tcase_add_test(tc, bad_arguments_fail_with_einval);
 	tcase_add_test(tc, a_thousand_connections_echo_checksummed_data);
 	suite_add_tcase(su, tc);
