@@ -103,6 +103,17 @@ static void hs_start(struct hs *h, urnet_tls *t)
 	ck_assert_int_eq(pthread_create(&h->th, NULL, hs_main, h), 0);
 }
 
+/* Both handshakes, the server's in a thread of its own. */
+static void handshake_both(urnet_tls *cli, urnet_tls *srv)
+{
+	struct hs h;
+
+	hs_start(&h, srv);
+	ck_assert_msg(urnet_tls_handshake(cli) == 0, "%s", urnet_tls_error(cli));
+	pthread_join(h.th, NULL);
+	ck_assert_int_eq(h.ret, 0);
+}
+
 /* ---------------------------------------------------------------- data */
 
 /* Sends len checksummed bytes from seed, then close_notify. */
@@ -245,15 +256,12 @@ START_TEST(key_update_in_the_middle_of_a_transfer)
 	struct pump p;
 	uint64_t sum;
 
-	struct hs h;
 
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
 	atomic_store(&key_updates_in, 0);
 	SSL_set_msg_callback(urnet_tls_ssl(cli), on_msg);
 	SSL_set_msg_callback(urnet_tls_ssl(srv), on_msg);
-	hs_start(&h, srv);
-	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
-	pthread_join(h.th, NULL);
+	handshake_both(cli, srv);
 	pump_start(&p, srv, 8u << 20, 3);
 	p.key_update = true;
 	ck_assert_uint_eq(drain(cli, &sum), 8u << 20);
@@ -291,15 +299,11 @@ static int on_sni(SSL *ssl, int *al, void *arg)
 START_TEST(server_name_reaches_the_server)
 {
 	urnet_tls *cli, *srv;
-	struct hs h;
 
 	seen_sni[0] = '\0';
 	SSL_CTX_set_tlsext_servername_callback(server_ctx, on_sni);
 	tls_pair(server_ctx, "urnet.test", 0, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_msg(urnet_tls_handshake(cli) == 0, "%s", urnet_tls_error(cli));
-	pthread_join(h.th, NULL);
-	ck_assert_int_eq(h.ret, 0);
+	handshake_both(cli, srv);
 	ck_assert_str_eq(seen_sni, "urnet.test");
 	ck_assert_int_eq(urnet_tls_close(cli), 0);
 	ck_assert_int_eq(urnet_tls_close(srv), 0);
@@ -309,14 +313,11 @@ END_TEST
 START_TEST(ip_address_is_verified_without_sni)
 {
 	urnet_tls *cli, *srv;
-	struct hs h;
 
 	strcpy(seen_sni, "unset");
 	SSL_CTX_set_tlsext_servername_callback(server_ctx, on_sni);
 	tls_pair(server_ctx, "127.0.0.1", 0, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_msg(urnet_tls_handshake(cli) == 0, "%s", urnet_tls_error(cli));
-	pthread_join(h.th, NULL);
+	handshake_both(cli, srv);
 	ck_assert_str_eq(seen_sni, "(none)");
 	ck_assert_int_eq(urnet_tls_close(cli), 0);
 	ck_assert_int_eq(urnet_tls_close(srv), 0);
@@ -363,13 +364,9 @@ START_TEST(skip_verify_accepts_any_certificate)
 {
 	SSL_CTX *other = make_server_ctx(other_crt, other_key);
 	urnet_tls *cli, *srv;
-	struct hs h;
 
 	tls_pair(other, "wrong.example", URNET_TLS_INSECURE_SKIP_VERIFY, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
-	pthread_join(h.th, NULL);
-	ck_assert_int_eq(h.ret, 0);
+	handshake_both(cli, srv);
 	ck_assert_int_eq(urnet_tls_close(cli), 0);
 	ck_assert_int_eq(urnet_tls_close(srv), 0);
 	SSL_CTX_free(other);
@@ -440,22 +437,26 @@ static void *rd_main(void *arg)
 	return NULL;
 }
 
+/* A reader on t, returned once it is blocked. */
+static void rd_start(struct rd *r, urnet_tls *t)
+{
+	memset(r, 0, sizeof(*r));
+	r->t = t;
+	ck_assert_int_eq(pthread_create(&r->th, NULL, rd_main, r), 0);
+	ck_assert(test_wait_blocked(&r->tid, &r->done, false));
+}
+
 /* A reader blocked on one TLS object while another thread writes 4 MiB on it. */
 START_TEST(reader_and_writer_run_at_once)
 {
 	urnet_tls *cli, *srv;
 	struct rd r = { 0 };
 	struct pump p;
-	struct hs h;
 	uint64_t sum;
 
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
-	pthread_join(h.th, NULL);
-	r.t = cli;
-	ck_assert_int_eq(pthread_create(&r.th, NULL, rd_main, &r), 0);
-	ck_assert(test_wait_blocked(&r.tid, &r.done, false));
+	handshake_both(cli, srv);
+	rd_start(&r, cli);
 	pump_start(&p, cli, 4u << 20, 4);
 	ck_assert_uint_eq(drain(srv, &sum), 4u << 20);
 	pthread_join(p.th, NULL);
@@ -474,15 +475,10 @@ START_TEST(close_wakes_a_blocked_read)
 {
 	urnet_tls *cli, *srv;
 	struct rd r = { 0 };
-	struct hs h;
 
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
-	pthread_join(h.th, NULL);
-	r.t = cli;
-	ck_assert_int_eq(pthread_create(&r.th, NULL, rd_main, &r), 0);
-	ck_assert(test_wait_blocked(&r.tid, &r.done, false));
+	handshake_both(cli, srv);
+	rd_start(&r, cli);
 	ck_assert_int_eq(urnet_tls_close(cli), 0);
 	pthread_join(r.th, NULL);
 	ck_assert_int_eq(r.ret, -1);
@@ -501,15 +497,10 @@ START_TEST(read_deadline_wakes_a_blocked_read)
 {
 	urnet_tls *cli, *srv;
 	struct rd r = { 0 };
-	struct hs h;
 
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
-	pthread_join(h.th, NULL);
-	r.t = cli;
-	ck_assert_int_eq(pthread_create(&r.th, NULL, rd_main, &r), 0);
-	ck_assert(test_wait_blocked(&r.tid, &r.done, false));
+	handshake_both(cli, srv);
+	rd_start(&r, cli);
 	ck_assert_int_eq(urnet_tls_set_read_deadline(cli, urnet_now_ns()), 0);
 	pthread_join(r.th, NULL);
 	ck_assert_int_eq(r.ret, -1);
@@ -522,13 +513,10 @@ END_TEST
 START_TEST(peer_gone_without_close_notify_is_an_error)
 {
 	urnet_tls *cli, *srv;
-	struct hs h;
 	char buf[4];
 
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
-	hs_start(&h, srv);
-	ck_assert_int_eq(urnet_tls_handshake(cli), 0);
-	pthread_join(h.th, NULL);
+	handshake_both(cli, srv);
 	/* The server's TCP stream ends without its close_notify. */
 	ck_assert_int_eq(urnet_conn_close_write(urnet_tls_conn(srv)), 0);
 	ck_assert_int_eq(urnet_tls_read(cli, buf, sizeof(buf)), -1);

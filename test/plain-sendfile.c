@@ -316,7 +316,7 @@ static int nonblock_case(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; int (*fn)(void); } modes[] = {
+	static const struct plain_mode modes[] = {
 		{ "serve", serve_case },
 		{ "edges", edges_case },
 		{ "errors", errors_case },
@@ -325,16 +325,5 @@ int main(int argc, char **argv)
 		{ "nonblock", nonblock_case },
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: plain-sendfile MODE\n");
-		return 2;
-	}
-	mode = argv[1];
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	watchdog(30);
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (!strcmp(mode, modes[i].name))
-			return modes[i].fn();
-	fprintf(stderr, "plain-sendfile: unknown mode %s\n", mode);
-	return 2;
+	return plain_run_mode(argc, argv, modes, sizeof(modes) / sizeof(modes[0]), 30);
 }

@@ -522,7 +522,7 @@ static int short_read_oob_case(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; int (*fn)(void); } modes[] = {
+	static const struct plain_mode modes[] = {
 		{ "close-kernel-peek", close_kernel_peek_case },
 		{ "zero-length", zero_length_case },
 		{ "partial-signal", partial_signal_case },
@@ -532,16 +532,5 @@ int main(int argc, char **argv)
 		{ "short-read-oob", short_read_oob_case },
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: plain-wait MODE\n");
-		return 2;
-	}
-	mode = argv[1];
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	watchdog(30);
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (!strcmp(mode, modes[i].name))
-			return modes[i].fn();
-	fprintf(stderr, "plain-wait: unknown mode %s\n", mode);
-	return 2;
+	return plain_run_mode(argc, argv, modes, sizeof(modes) / sizeof(modes[0]), 30);
 }
