@@ -7,5 +7,7 @@
 for m in serve edges errors sndtimeo nonblock signal; do
 	same_as_bare "$B/test/plain-sendfile" "$m"
 done
-# The last run (signal) stalled twice: those waits were the engine's.
-engine_worked "$tmp/urnet.err" "a stalled sendfile"
+# The last run (signal) stalled: that wait was the engine's (a signal, not
+# readiness, ended it, so the ring need not have reported anything).
+grep '^urnet-stats:' "$tmp/urnet.err"
+[ "$(stat "$tmp/urnet.err" parked)" -gt 0 ] || fail "a stalled sendfile did not wait on the engine"
