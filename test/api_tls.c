@@ -156,12 +156,13 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
-static void pump_start(struct pump *p, urnet_tls *t, size_t len, uint64_t seed)
+static void pump_start(struct pump *p, urnet_tls *t, size_t len, uint64_t seed, bool key_update)
 {
 	memset(p, 0, sizeof(*p));
 	p->t = t;
 	p->len = len;
 	p->seed = seed;
+	p->key_update = key_update;
 	ck_assert_int_eq(pthread_create(&p->th, NULL, pump_main, p), 0);
 }
 
@@ -188,8 +189,8 @@ START_TEST(data_arrives_both_ways_checksummed)
 	uint64_t sum;
 
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
-	pump_start(&a, cli, 3u << 20, 1);
-	pump_start(&b, srv, 3u << 20, 2);
+	pump_start(&a, cli, 3u << 20, 1, false);
+	pump_start(&b, srv, 3u << 20, 2, false);
 	ck_assert_uint_eq(drain(srv, &sum), 3u << 20);
 	pthread_join(a.th, NULL);
 	ck_assert_int_eq(a.ret, 0);
@@ -262,8 +263,7 @@ START_TEST(key_update_in_the_middle_of_a_transfer)
 	SSL_set_msg_callback(urnet_tls_ssl(cli), on_msg);
 	SSL_set_msg_callback(urnet_tls_ssl(srv), on_msg);
 	handshake_both(cli, srv);
-	pump_start(&p, srv, 8u << 20, 3);
-	p.key_update = true;
+	pump_start(&p, srv, 8u << 20, 3, true);
 	ck_assert_uint_eq(drain(cli, &sum), 8u << 20);
 	pthread_join(p.th, NULL);
 	ck_assert_int_eq(p.ret, 0);
@@ -457,7 +457,7 @@ START_TEST(reader_and_writer_run_at_once)
 	tls_pair(server_ctx, "localhost", 0, &cli, &srv);
 	handshake_both(cli, srv);
 	rd_start(&r, cli);
-	pump_start(&p, cli, 4u << 20, 4);
+	pump_start(&p, cli, 4u << 20, 4, false);
 	ck_assert_uint_eq(drain(srv, &sum), 4u << 20);
 	pthread_join(p.th, NULL);
 	ck_assert_int_eq(p.ret, 0);

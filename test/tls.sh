@@ -40,7 +40,9 @@ ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
 ) >"$tmp/req.log" 2>&1 || { cat "$tmp/req.log"; echo "FAIL: openssl req"; exit 1; }
 
 # ---------------------------------------------------------------- urnet both sides
-TLS_DIR=$tmp "$B/test/api_tls" || fail "test/api_tls"
+# A ThreadSanitizer build: OpenSSL's internals are not ours to check.
+TSAN_OPTIONS="suppressions=${srcdir:-.}/test/tls-tsan.supp ${TSAN_OPTIONS:-}" TLS_DIR=$tmp \
+	"$B/test/api_tls" || fail "test/api_tls"
 
 # ---------------------------------------------------------------- client vs s_server
 # First line of a server's output matching a pattern, read through a FIFO.
