@@ -262,6 +262,8 @@ static ssize_t writev_all(urnet_tls *t, const struct iovec *iov, int iovcnt, siz
 	ssize_t n;
 
 	for (int i = 0; i < iovcnt; i++) {
+		if (!iov[i].iov_len)
+			continue;	/* its base may be NULL */
 		if (iov[i].iov_len > RECORD / 2) {
 			if (fill && (n = write_all(t, rec, fill)) < 0)
 				return n;

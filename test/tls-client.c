@@ -21,6 +21,7 @@ int main(int argc, char **argv)
 	urnet_tls *t;
 	SSL_CTX *ctx;
 	ssize_t n;
+	int ret = 0;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: tls-client ADDRESS CAFILE NAME REQUEST\n");
@@ -49,15 +50,17 @@ int main(int argc, char **argv)
 	urnet_tls_set_deadline(t, urnet_now_ns() + 20 * 1000000000LL);
 	if (urnet_tls_write(t, req, len) != (ssize_t)len) {
 		fprintf(stderr, "tls-client: write: %s: %s\n", strerror(errno), urnet_tls_error(t));
-		return 1;
-	}
-	while ((n = urnet_tls_read(t, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	if (n < 0) {
-		fprintf(stderr, "tls-client: read: %s: %s\n", strerror(errno), urnet_tls_error(t));
-		return 1;
+		ret = 1;
+	} else {
+		while ((n = urnet_tls_read(t, buf, sizeof(buf))) > 0)
+			fwrite(buf, 1, (size_t)n, stdout);
+		if (n < 0) {
+			fprintf(stderr, "tls-client: read: %s: %s\n", strerror(errno),
+				urnet_tls_error(t));
+			ret = 1;
+		}
 	}
 	urnet_tls_close(t);
 	SSL_CTX_free(ctx);
-	return 0;
+	return ret;
 }
