@@ -53,6 +53,8 @@ static int bio_read(BIO *b, char *buf, int len)
 		atomic_store_explicit(&t->eof, 1, memory_order_relaxed);
 	if (n > 0)
 		atomic_fetch_add_explicit(&t->bytes_in, (uint64_t)n, memory_order_relaxed);
+	if (n > 0 && n < len && t->in_read)
+		urnet__ready_note_drained(&t->c->ready, t->read_snap);
 	return (int)n;
 }
 

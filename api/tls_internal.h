@@ -36,6 +36,14 @@ struct urnet_tls {
 	/* Bytes the BIO read: a writer that read (a handshake) wakes the reader. */
 	_Atomic uint64_t bytes_in;
 	_Atomic uint32_t eof;		/* the socket read its end of stream */
+	/*
+	 * Under ssl_lock: a read's readiness snapshot, for the BIO to note a
+	 * short recv (the socket drained) so that the next read, with nothing
+	 * in OpenSSL's buffer, may sleep at once instead of trying a recv that
+	 * says EAGAIN (urnet__ready_note_drained).
+	 */
+	bool in_read;
+	uint32_t read_snap;
 	pthread_mutex_t err_lock;
 	char err[256];			/* urnet_tls_error() */
 };

@@ -69,9 +69,12 @@ static ssize_t tls_try(struct urnet__io *io)
 		return -EPIPE;
 	}
 	in = atomic_load_explicit(&t->bytes_in, memory_order_relaxed);
+	t->in_read = op->call == TLS_READ;
+	t->read_snap = op->snap[URNET__READ];
 	ERR_clear_error();
 	errno = 0;
 	ret = ssl_call(op);
+	t->in_read = false;
 	if (ret <= 0) {
 		e = SSL_get_error(t->ssl, ret);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
@@ -100,7 +103,11 @@ static int tls_wait(struct urnet__io *io, uint32_t snap, bool tried)
 {
 	struct tls_op *op = (struct tls_op *)io;
 
-	(void)snap;
+	/* Asleep before any try: the socket drained, OpenSSL holds nothing (urnet_tls_read). */
+	if (!tried) {
+		op->want = URNET__READ;
+		op->snap[URNET__READ] = snap;
+	}
 	/* A handshake's wait is bounded by the deadline of what it waits for. */
 	return urnet__conn_io_wait(op->t->c, op->call == TLS_HANDSHAKE ? op->want : io->dir,
 				   op->want, op->snap[op->want], tried);
@@ -112,6 +119,17 @@ static ssize_t run(urnet_tls *t, enum tls_call call, int dir, void *buf, size_t 
 				     .wait = tls_wait },
 			     .t = t, .call = call, .buf = buf, .len = len };
 
+	/*
+	 * A read with nothing in OpenSSL's buffer may sleep first when the BIO
+	 * saw the socket drained (drain_want 1: the loop takes the BIO's note
+	 * but never makes one of its own from plaintext counts, which say
+	 * nothing of the socket).
+	 */
+	if (call == TLS_READ) {
+		pthread_mutex_lock(&t->ssl_lock);
+		op.io.drain_want = SSL_has_pending(t->ssl) ? 0 : 1;
+		pthread_mutex_unlock(&t->ssl_lock);
+	}
 	return urnet__ready_io(&op.io);
 }
 
