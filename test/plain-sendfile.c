@@ -41,26 +41,6 @@
 
 #define BIG (64u << 20)
 
-static const char *err_name(ssize_t n, int err)
-{
-	static char buf[32];
-
-	if (n >= 0)
-		return "ok";
-	switch (err) {
-	case EINTR: return "EINTR";
-	case EAGAIN: return "EAGAIN";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	case ESPIPE: return "ESPIPE";
-	case EPIPE: return "EPIPE";
-	case EFAULT: return "EFAULT";
-	default:
-		snprintf(buf, sizeof(buf), "errno%d", err);
-		return buf;
-	}
-}
-
 /* An unlinked file of len bytes (i * 7 + len % 251, mod 256) at position 0. */
 static int make_file(size_t len)
 {

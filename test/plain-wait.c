@@ -57,23 +57,6 @@ static pid_t gettid_(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-static const char *err_name(ssize_t n, int err)
-{
-	static char buf[32];
-
-	if (n >= 0)
-		return "ok";
-	switch (err) {
-	case EINTR: return "EINTR";
-	case EAGAIN: return "EAGAIN";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	default:
-		snprintf(buf, sizeof(buf), "errno%d", err);
-		return buf;
-	}
-}
-
 /* ---------------------------------------------------------------- close */
 
 struct peek {

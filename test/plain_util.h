@@ -104,6 +104,27 @@ static inline void blocked(pid_t tid)
 	CHECK(wait_sleeping(tid), "the thread never blocked");
 }
 
+/* "ok" for a result n >= 0, else err's name, as the programs print them. */
+static inline const char *err_name(ssize_t n, int err)
+{
+	static char buf[32];
+
+	if (n >= 0)
+		return "ok";
+	switch (err) {
+	case EINTR: return "EINTR";
+	case EAGAIN: return "EAGAIN";
+	case EBADF: return "EBADF";
+	case EINVAL: return "EINVAL";
+	case ESPIPE: return "ESPIPE";
+	case EPIPE: return "EPIPE";
+	case EFAULT: return "EFAULT";
+	default:
+		snprintf(buf, sizeof(buf), "errno%d", err);
+		return buf;
+	}
+}
+
 /* A program's modes: the name its argument gives, and what it runs. */
 struct plain_mode {
 	const char *name;
