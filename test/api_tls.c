@@ -11,108 +11,7 @@
  */
 #include "config.h"
 
-#include <sys/socket.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
-#include "api_util.h"
-#include "urnet_tls.h"
-
-static char ca[512], crt[512], key[512], other_crt[512], other_key[512];
-static SSL_CTX *server_ctx, *client_ctx;
-
-static void paths(void)
-{
-	const char *d = getenv("TLS_DIR");
-
-	ck_assert_msg(d, "TLS_DIR is not set (run through test/tls.sh)");
-	snprintf(ca, sizeof(ca), "%s/ca.pem", d);
-	snprintf(crt, sizeof(crt), "%s/server.pem", d);
-	snprintf(key, sizeof(key), "%s/server.key", d);
-	snprintf(other_crt, sizeof(other_crt), "%s/other.pem", d);
-	snprintf(other_key, sizeof(other_key), "%s/other.key", d);
-}
-
-static SSL_CTX *make_server_ctx(const char *c, const char *k)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-
-	ck_assert_ptr_nonnull(ctx);
-	ck_assert_int_eq(SSL_CTX_use_certificate_chain_file(ctx, c), 1);
-	ck_assert_int_eq(SSL_CTX_use_PrivateKey_file(ctx, k, SSL_FILETYPE_PEM), 1);
-	return ctx;
-}
-
-static void setup(void)
-{
-	paths();
-	api_setup();
-	server_ctx = make_server_ctx(crt, key);
-	client_ctx = SSL_CTX_new(TLS_client_method());
-	ck_assert_ptr_nonnull(client_ctx);
-	ck_assert_int_eq(SSL_CTX_load_verify_locations(client_ctx, ca, NULL), 1);
-	/* Earlier suites' fds (OpenSSL's own) are counted from here on. */
-	api_fds_before = test_count_fds();
-}
-
-static void teardown(void)
-{
-	SSL_CTX_free(server_ctx);
-	SSL_CTX_free(client_ctx);
-	api_teardown();
-}
-
-/* A TCP pair wrapped: *cli verifying name, *srv with ctx. */
-static void tls_pair(SSL_CTX *sctx, const char *name, unsigned flags, urnet_tls **cli,
-		     urnet_tls **srv)
-{
-	urnet_conn *c, *s;
-
-	api_tcp_pair(&c, &s);
-	*cli = urnet_tls_client(c, client_ctx, name, flags);
-	ck_assert_ptr_nonnull(*cli);
-	*srv = urnet_tls_server(s, sctx);
-	ck_assert_ptr_nonnull(*srv);
-}
-
-/* A thread that runs the server side's handshake, and its result. */
-struct hs {
-	urnet_tls *t;
-	pthread_t th;
-	_Atomic pid_t tid;
-	_Atomic bool done;
-	int ret, err;
-};
-
-static void *hs_main(void *arg)
-{
-	struct hs *h = arg;
-
-	atomic_store(&h->tid, test_gettid());
-	h->ret = urnet_tls_handshake(h->t);
-	h->err = errno;
-	atomic_store(&h->done, true);
-	return NULL;
-}
-
-static void hs_start(struct hs *h, urnet_tls *t)
-{
-	memset(h, 0, sizeof(*h));
-	h->t = t;
-	ck_assert_int_eq(pthread_create(&h->th, NULL, hs_main, h), 0);
-}
-
-/* Both handshakes, the server's in a thread of its own. */
-static void handshake_both(urnet_tls *cli, urnet_tls *srv)
-{
-	struct hs h;
-
-	hs_start(&h, srv);
-	ck_assert_msg(urnet_tls_handshake(cli) == 0, "%s", urnet_tls_error(cli));
-	pthread_join(h.th, NULL);
-	ck_assert_int_eq(h.ret, 0);
-}
+#include "tls_util.h"
 
 /* ---------------------------------------------------------------- data */
 
@@ -583,101 +482,12 @@ START_TEST(bad_arguments_fail_with_einval)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- many */
-
-#define MANY		1000
-#define AT_ONCE		50
-#define MANY_BYTES	20000
-
-static urnet_listener *many_l;
-
-static void *echo_main(void *arg)
-{
-	urnet_tls *t = urnet_tls_server(arg, server_ctx);
-	char buf[8192];
-	ssize_t n;
-
-	ck_assert_ptr_nonnull(t);
-	while ((n = urnet_tls_read(t, buf, sizeof(buf))) > 0)
-		if (urnet_tls_write(t, buf, (size_t)n) != n)
-			break;
-	urnet_tls_close(t);
-	return NULL;
-}
-
-static void *many_client_main(void *arg)
-{
-	uint64_t state = (uint64_t)(uintptr_t)arg, sent_sum = 0, got_sum = 0;
-	unsigned char out[MANY_BYTES], in[MANY_BYTES];
-	urnet_conn *c = urnet_dial("tcp4", urnet_listener_addr(many_l), 10 * SEC);
-	urnet_tls *t;
-	size_t got = 0;
-
-	ck_assert_ptr_nonnull(c);
-	t = urnet_tls_client(c, client_ctx, "localhost", 0);
-	ck_assert_ptr_nonnull(t);
-	test_fill(out, sizeof(out), &state);
-	sent_sum = test_sum(0, out, sizeof(out));
-	ck_assert_msg(urnet_tls_write(t, out, sizeof(out)) == sizeof(out), "%s %s",
-		      strerror(errno), urnet_tls_error(t));
-	while (got < sizeof(in)) {
-		ssize_t n = urnet_tls_read(t, in + got, sizeof(in) - got);
-
-		ck_assert_int_gt(n, 0);
-		got += (size_t)n;
-	}
-	got_sum = test_sum(0, in, sizeof(in));
-	ck_assert(got_sum == sent_sum);
-	ck_assert_int_eq(urnet_tls_close_write(t), 0);
-	ck_assert_int_eq(urnet_tls_read(t, in, 1), 0);
-	ck_assert_int_eq(urnet_tls_close(t), 0);
-	return NULL;
-}
-
-static void *many_accept_main(void *arg)
-{
-	pthread_t th[MANY];
-	int n = 0;
-	urnet_conn *c;
-
-	(void)arg;
-	pthread_attr_t attr;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	while (n < MANY && (c = urnet_listener_accept(many_l)))
-		ck_assert_int_eq(pthread_create(&th[n++], &attr, echo_main, c), 0);
-	pthread_attr_destroy(&attr);
-	for (int i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	return NULL;
-}
-
-START_TEST(a_thousand_connections_echo_checksummed_data)
-{
-	pthread_t acc, cl[AT_ONCE];
-
-	many_l = urnet_listen("tcp4", "127.0.0.1:0");
-	ck_assert_ptr_nonnull(many_l);
-	ck_assert_int_eq(pthread_create(&acc, NULL, many_accept_main, NULL), 0);
-	for (int round = 0; round < MANY / AT_ONCE; round++) {
-		for (int i = 0; i < AT_ONCE; i++)
-			ck_assert_int_eq(pthread_create(&cl[i], NULL, many_client_main,
-							(void *)(uintptr_t)(round * AT_ONCE + i + 1)), 0);
-		for (int i = 0; i < AT_ONCE; i++)
-			pthread_join(cl[i], NULL);
-	}
-	pthread_join(acc, NULL);
-	ck_assert_int_eq(urnet_listener_close(many_l), 0);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *su = suite_create("api_tls");
 	TCase *tc = tcase_create("tls");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, data_arrives_both_ways_checksummed);
 	tcase_add_test(tc, readv_and_writev_keep_the_order);
@@ -695,7 +505,6 @@ int main(void)
 	tcase_add_test(tc, peer_gone_without_close_notify_is_an_error);
 	tcase_add_test(tc, close_write_ends_the_peers_stream_and_our_writes);
 	tcase_add_test(tc, bad_arguments_fail_with_einval);
-	tcase_add_test(tc, a_thousand_connections_echo_checksummed_data);
 	suite_add_tcase(su, tc);
 	return test_run_suite(su);
 }

@@ -3,7 +3,7 @@
 # TLS over conns: certificates made here with openssl req (a CA, a server
 # certificate it signed for localhost, urnet.test and 127.0.0.1, and an
 # untrusted self-signed one), then
-#  - test/api_tls: urnet's client and server against each other;
+#  - test/api_tls, test/api_tls_many: urnet's client and server against each other;
 #  - urnet's client (test/tls-client) against openssl s_server -www;
 #  - openssl s_client and curl against the HTTPS example (bench/https-urnet):
 #    routes, a 5 MB file byte-exact, SNI and verification on curl's side.
@@ -41,8 +41,10 @@ ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
 
 # ---------------------------------------------------------------- urnet both sides
 # A ThreadSanitizer build: OpenSSL's internals are not ours to check.
-TSAN_OPTIONS="suppressions=${srcdir:-.}/test/tls-tsan.supp ${TSAN_OPTIONS:-}" TLS_DIR=$tmp \
-	"$B/test/api_tls" || fail "test/api_tls"
+for suite in api_tls api_tls_many; do
+	TSAN_OPTIONS="suppressions=${srcdir:-.}/test/tls-tsan.supp ${TSAN_OPTIONS:-}" TLS_DIR=$tmp \
+		"$B/test/$suite" || fail "test/$suite"
+done
 
 # ---------------------------------------------------------------- client vs s_server
 # First line of a server's output matching a pattern, read through a FIFO.
