@@ -139,6 +139,19 @@ static inline void urnet__conn_leave(urnet_conn *c)
 	urnet__conn_release(c);
 }
 
+/*
+ * conn_io.c, for every transfer on a conn (data, files, TLS records):
+ * -ECANCELED when c is closed, -ETIMEDOUT when dir's deadline has passed,
+ * else 0; checked before each try, after the readiness snapshot.
+ */
+URNET__HIDDEN int urnet__conn_io_check(urnet_conn *c, int dir);
+/*
+ * A urnet__io wait for a transfer in dir that needs readiness in wait_dir
+ * (a TLS read may have to write first), bounded by dir's deadline.
+ */
+URNET__HIDDEN int urnet__conn_io_wait(urnet_conn *c, int dir, int wait_dir, uint32_t snap,
+				      bool tried);
+
 /* True when deadline d (0 = none) has passed. */
 static inline bool urnet__expired(int64_t d)
 {

@@ -55,16 +55,23 @@ static ssize_t xfer_write(int fd, const struct urnet__xfer *x)
  * waiting.  Read after the readiness snapshot: a deadline stored later is
  * followed by a kick, which then wakes the wait.
  */
+int urnet__conn_io_check(urnet_conn *c, int dir)
+{
+	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+		return -ECANCELED;
+	if (urnet__expired(atomic_load(&c->deadline[dir])))
+		return -ETIMEDOUT;
+	return 0;
+}
+
 static ssize_t io_try(struct urnet__io *io)
 {
 	struct io_req *q = (struct io_req *)io;
 	urnet_conn *c = q->c;
-	ssize_t n;
+	ssize_t n = urnet__conn_io_check(c, io->dir);
 
-	if (atomic_load_explicit(&c->closed, memory_order_relaxed))
-		return -ECANCELED;
-	if (urnet__expired(atomic_load(&c->deadline[io->dir])))
-		return -ETIMEDOUT;
+	if (n)
+		return n;
 	do {
 		n = io->dir == URNET__READ ? xfer_read(c->fd, &q->x) : xfer_write(c->fd, &q->x);
 	} while (n < 0 && errno == EINTR);
@@ -79,18 +86,23 @@ static ssize_t io_try(struct urnet__io *io)
 	return -EAGAIN;
 }
 
-static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
+int urnet__conn_io_wait(urnet_conn *c, int dir, int wait_dir, uint32_t snap, bool tried)
 {
-	struct io_req *q = (struct io_req *)io;
-	int ret = urnet__ready_wait(io->ready, io->dir, snap,
-				    atomic_load(&q->c->deadline[io->dir]), 0);
+	int ret = urnet__ready_wait(&c->ready, wait_dir, snap, atomic_load(&c->deadline[dir]), 0);
 
-	q->slept = true;
 	/* A sleep that failed before any try (engine gone, closed, late): try first. */
 	if (ret < 0 && !tried)
 		return URNET__IO_RETRY;
 	/* The deadline may have moved meanwhile: the next try looks at it. */
 	return ret == -ETIMEDOUT ? 0 : ret;
+}
+
+static int io_wait(struct urnet__io *io, uint32_t snap, bool tried)
+{
+	struct io_req *q = (struct io_req *)io;
+
+	q->slept = true;
+	return urnet__conn_io_wait(q->c, io->dir, io->dir, snap, tried);
 }
 
 static void io_init(struct io_req *q, urnet_conn *c, int dir)

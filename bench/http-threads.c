@@ -9,9 +9,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -33,9 +35,25 @@ static ssize_t sock_writev(void *conn, const struct iovec *iov, int iovcnt)
 	return sendmsg((int)(intptr_t)conn, &msg, MSG_NOSIGNAL);
 }
 
+/* A blocking sendfile sends everything unless a signal or an error stops it. */
+static ssize_t sock_sendfile(void *conn, int fd, off_t *off, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = sendfile((int)(intptr_t)conn, fd, off, len - done);
+
+		if (n <= 0)
+			return done ? (ssize_t)done : n;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 static void *serve(void *arg)
 {
-	struct http_io io = { .read = sock_read, .writev = sock_writev, .conn = arg };
+	struct http_io io = { .read = sock_read, .writev = sock_writev,
+			      .sendfile = sock_sendfile, .conn = arg };
 
 	http_serve(&io, docroot);
 	close((int)(intptr_t)arg);
@@ -54,6 +72,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3)
 		docroot = argv[2];
+	/* sendfile(2) has no MSG_NOSIGNAL: a client that leaves must not kill the server. */
+	signal(SIGPIPE, SIG_IGN);
 	lfd = bench_listen_port(argv[0], port, 0);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);

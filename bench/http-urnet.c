@@ -27,9 +27,15 @@ static ssize_t conn_writev(void *conn, const struct iovec *iov, int iovcnt)
 	return urnet_conn_writev(conn, iov, iovcnt);
 }
 
+static ssize_t conn_sendfile(void *conn, int fd, off_t *off, size_t len)
+{
+	return urnet_conn_sendfile(conn, fd, off, len);
+}
+
 static void *serve(void *arg)
 {
-	struct http_io io = { .read = conn_read, .writev = conn_writev, .conn = arg };
+	struct http_io io = { .read = conn_read, .writev = conn_writev,
+			      .sendfile = conn_sendfile, .conn = arg };
 
 	http_serve(&io, docroot);
 	urnet_conn_close(arg);

@@ -11,8 +11,6 @@
 
 #include "http.h"
 
-#define MAX_FILE	(16 * 1024 * 1024)
-
 static int token_is(const char *s, size_t len, const char *lit)
 {
 	return len == strlen(lit) && strncasecmp(s, lit, len) == 0;
@@ -128,15 +126,21 @@ static int write_all(const struct http_io *io, struct iovec *iov, int n)
 	return 0;
 }
 
+/* The status line and headers of a response with a body of len bytes. */
+static int head_of(char *head, size_t size, int status, const char *type, size_t len,
+		   int keep_alive)
+{
+	return snprintf(head, size,
+			"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+			status, reason(status), type, len, keep_alive ? "" : "Connection: close\r\n");
+}
+
 static int respond(const struct http_io *io, int status, const char *type,
 		   const void *body, size_t len, int keep_alive)
 {
 	char head[256];
 	struct iovec iov[2];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
-			 status, reason(status), type, len,
-			 keep_alive ? "" : "Connection: close\r\n");
+	int n = head_of(head, sizeof(head), status, type, len, keep_alive);
 
 	iov[0].iov_base = head;
 	iov[0].iov_len = (size_t)n;
@@ -162,13 +166,34 @@ static const char *content_type(const char *name, size_t len)
 	return "application/octet-stream";
 }
 
+/* Without sendfile (TLS): the file through a buffer; the bytes sent. */
+static ssize_t copy_file(const struct http_io *io, int fd, size_t len)
+{
+	char buf[65536];
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec iov = { .iov_base = buf };
+		ssize_t n = read(fd, buf, len - done < sizeof(buf) ? len - done : sizeof(buf));
+
+		if (n <= 0)
+			break;
+		iov.iov_len = (size_t)n;
+		if (write_all(io, &iov, 1) < 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* The headers, then the file's bytes straight from the page cache (sendfile). */
 static int serve_file(const struct http_io *io, const char *docroot,
 		      const char *name, size_t len, int keep_alive)
 {
-	char path[4096];
+	char path[4096], head[256];
+	struct iovec iov;
 	struct stat st;
-	char *data;
-	ssize_t got = 0;
+	off_t off = 0;
 	int fd, ret;
 
 	if (len == 0 || name[0] == '.' || memchr(name, '/', len) || memchr(name, '\0', len) ||
@@ -177,24 +202,20 @@ static int serve_file(const struct http_io *io, const char *docroot,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return respond_text(io, 404, "not found\n", keep_alive);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return respond_text(io, 404, "not found\n", keep_alive);
 	}
-	data = malloc((size_t)st.st_size + 1);
-	while (data && got < st.st_size) {
-		ssize_t r = read(fd, data + got, (size_t)(st.st_size - got));
-
-		if (r <= 0)
-			break;
-		got += r;
-	}
+	iov.iov_base = head;
+	iov.iov_len = (size_t)head_of(head, sizeof(head), 200, content_type(name, len),
+				      (size_t)st.st_size, keep_alive);
+	ret = write_all(io, &iov, 1);
+	/* A file that shrank meanwhile cannot keep its promised length: end the stream. */
+	if (!ret && st.st_size &&
+	    (io->sendfile ? io->sendfile(io->conn, fd, &off, (size_t)st.st_size)
+			  : copy_file(io, fd, (size_t)st.st_size)) != (ssize_t)st.st_size)
+		ret = -1;
 	close(fd);
-	if (!data || got != st.st_size)
-		ret = respond_text(io, 500, "read error\n", keep_alive);
-	else
-		ret = respond(io, 200, content_type(name, len), data, (size_t)got, keep_alive);
-	free(data);
 	return ret;
 }
 

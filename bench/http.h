@@ -8,7 +8,7 @@
  *   GET  /ping          "pong\n"
  *   POST /echo          the request body back
  *   GET  /static/NAME   the file NAME from the document root (no '/' or
- *                       leading '.' in NAME)
+ *                       leading '.' in NAME), sent with sendfile
  * Keep-alive as HTTP/1.1 says (1.0: only on request); request bodies need
  * Content-Length (no chunked uploads); headers + body up to HTTP_MAX_REQUEST.
  */
@@ -39,10 +39,16 @@ struct http_request {
  */
 int http_parse(const char *buf, size_t len, struct http_request *req);
 
-/* How a server moves bytes: the same contract as read(2) and writev(2). */
+/*
+ * How a server moves bytes: the same contract as read(2) and writev(2);
+ * sendfile sends len bytes of the file fd from *off (moved past them),
+ * fewer only when the file ends or an error stops it; NULL (TLS): the
+ * file goes through a buffer and writev.
+ */
 struct http_io {
 	ssize_t (*read)(void *conn, void *buf, size_t len);
 	ssize_t (*writev)(void *conn, const struct iovec *iov, int iovcnt);
+	ssize_t (*sendfile)(void *conn, int fd, off_t *off, size_t len);
 	void *conn;
 };
 

@@ -136,6 +136,14 @@ URNET__HIDDEN int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap
 URNET__HIDDEN ssize_t urnet__call_mmsg(struct urnet__call *c, int dir, struct mmsghdr *vec,
 				       unsigned int vlen, int flags);
 
+/*
+ * A blocking send of all of m on c's fd (stream.c), with the kernel's
+ * rules for stopping early; the bytes queued, or -errno when none were.
+ * c->progress set beforehand makes any signal end it with a count.
+ */
+URNET__HIDDEN ssize_t urnet__stream_sendmsg(struct urnet__call *c, const struct msghdr *m,
+					    int flags);
+
 /* Turn -errno into -1 + errno. */
 static inline ssize_t urnet__ret(ssize_t n)
 {

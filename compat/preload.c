@@ -185,6 +185,38 @@ EXPORT void closefrom(int lowfd)
 	urnet__close_range((unsigned)lowfd, ~0u, 0);
 }
 
+/*
+ * sendfile with the C library's off_t, and sendfile64 with a 64-bit one
+ * (the same function where off_t is 64 bits).  Declared here: <sys/sendfile.h>
+ * may rename sendfile to sendfile64.
+ */
+EXPORT ssize_t sendfile(int out_fd, int in_fd, __off_t *offset, size_t count);
+EXPORT ssize_t sendfile64(int out_fd, int in_fd, __off64_t *offset, size_t count);
+
+/* An offset of another width goes through an off_t of ours. */
+#define SENDFILE_AS(type, out_fd, in_fd, offset, count) ({			\
+	off_t off_;								\
+	ssize_t n_;								\
+	if (sizeof(type) == sizeof(off_t) || !(offset)) {			\
+		n_ = urnet_sendfile(out_fd, in_fd, (off_t *)(void *)(offset), count); \
+	} else {								\
+		off_ = (off_t)*(offset);					\
+		n_ = urnet_sendfile(out_fd, in_fd, &off_, count);		\
+		*(offset) = (type)off_;						\
+	}									\
+	n_;									\
+})
+
+EXPORT ssize_t sendfile(int out_fd, int in_fd, __off_t *offset, size_t count)
+{
+	return SENDFILE_AS(__off_t, out_fd, in_fd, offset, count);
+}
+
+EXPORT ssize_t sendfile64(int out_fd, int in_fd, __off64_t *offset, size_t count)
+{
+	return SENDFILE_AS(__off64_t, out_fd, in_fd, offset, count);
+}
+
 /* The _FORTIFY_SOURCE entry points: check, then the same as above. */
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {

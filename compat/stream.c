@@ -229,7 +229,7 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 	return (ssize_t)got;
 }
 
-static ssize_t stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int flags)
+ssize_t urnet__stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int flags)
 {
 	struct urnet__iov_rest rest;
 	struct msghdr part;
@@ -281,7 +281,7 @@ static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags, bool plain)
 	struct urnet__call c;
 	ssize_t n;
 
-	URNET__CALL_RUN(c, fd, n, (c.plain = plain, stream_sendmsg(&c, m, flags)));
+	URNET__CALL_RUN(c, fd, n, (c.plain = plain, urnet__stream_sendmsg(&c, m, flags)));
 	return n;
 }
 

@@ -63,7 +63,8 @@
 	X(int, setsockopt, (int fd, int lv, int nm, const void *v, socklen_t l), SYS_setsockopt, \
 	  (fd, lv, nm, v, l))									\
 	X(int, sendmmsg, (int fd, struct mmsghdr *v, unsigned n, int fl), SYS_sendmmsg,	\
-	  (fd, v, n, fl))
+	  (fd, v, n, fl))									\
+	X(ssize_t, sendfile, (int o, int i, off_t *off, size_t n), SYS_sendfile, (o, i, off, n))
 
 #define URNET__LIBC_FIELD(ret, name, params, sysno, sysargs) ret (*name) params;
 

@@ -405,6 +405,18 @@ URNET_API int urnet_packet_join_group(urnet_packet_conn *p, const char *group,
 URNET_API int urnet_packet_leave_group(urnet_packet_conn *p, const char *group,
 				       const char *ifname);
 
+/*
+ * Send count bytes of the file in_fd (a regular file or block device),
+ * from *offset (which then moves past them) or, with offset NULL, from the
+ * file position (which moves): sendfile(2), parked on writability with
+ * the write deadline and the close-wake of urnet_conn_write().  Returns
+ * count, or fewer when the file ends first (errno 0) or an error stops it
+ * after some bytes went (errno says which); -1 + errno when none went:
+ * ETIMEDOUT, ECANCELED, EPIPE, ECONNRESET, EBADF, EINVAL (c NULL, count >
+ * SSIZE_MAX, in_fd not a file), ESPIPE, EOVERFLOW, EFAULT.  0 for count 0.
+ */
+URNET_API ssize_t urnet_conn_sendfile(urnet_conn *c, int in_fd, off_t *offset, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

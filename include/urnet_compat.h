@@ -68,6 +68,8 @@ struct timespec;
 URNET_API int urnet_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 			     struct timespec *timeout);
 URNET_API int urnet_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+/* sendfile(2); a regular file to a blocking stream socket waits on the engine. */
+URNET_API ssize_t urnet_sendfile(int out_fd, int in_fd, off_t *offset, size_t count);
 
 #ifdef URNET_COMPAT_MACROS
 #define accept(...)	urnet_accept(__VA_ARGS__)
@@ -89,6 +91,7 @@ URNET_API int urnet_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int
 #define dup3(...)	urnet_dup3(__VA_ARGS__)
 #define recvmmsg(...)	urnet_recvmmsg(__VA_ARGS__)
 #define sendmmsg(...)	urnet_sendmmsg(__VA_ARGS__)
+#define sendfile(...)	urnet_sendfile(__VA_ARGS__)
 #endif
 
 #ifdef __cplusplus

@@ -63,6 +63,11 @@ expect "GET /static/hello.txt" 200 "$tmp/www/hello.txt" "$base/static/hello.txt"
 type=$(curl -sS --max-time 10 -o /dev/null -w '%{content_type}' "$base/static/hello.txt")
 [ "$type" = text/plain ] || fail "static content type '$type'"
 
+# Files go out with sendfile: empty, and bigger than the socket buffers.
+: >"$tmp/www/empty.bin"
+expect "GET /static/ of an empty file" 200 "$tmp/www/empty.bin" "$base/static/empty.bin"
+head -c 20000000 /dev/urandom >"$tmp/www/big.bin"
+expect "GET /static/ of a 20 MB file" 200 "$tmp/www/big.bin" "$base/static/big.bin"
 expect "GET /static/ of a missing file" 404 "" "$base/static/nope.txt"
 expect "path traversal refused" 404 "" --path-as-is "$base/static/../secret.txt"
 expect "unknown route" 404 "" "$base/nope"

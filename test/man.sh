@@ -32,6 +32,8 @@ for h in urnet.h urnet_compat.h urnet_engine.h; do
 	[ -n "$found" ] || { echo "$name: FAIL: $h not found under $S" >&2; exit 1; }
 	headers="$headers $found"
 done
+# The optional TLS header: its pages are there whether it is built or not.
+[ -f "$S/include/urnet_tls.h" ] && headers="$headers $S/include/urnet_tls.h"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/urnet-man.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT

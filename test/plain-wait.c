@@ -57,23 +57,6 @@ static pid_t gettid_(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-static const char *err_name(ssize_t n, int err)
-{
-	static char buf[32];
-
-	if (n >= 0)
-		return "ok";
-	switch (err) {
-	case EINTR: return "EINTR";
-	case EAGAIN: return "EAGAIN";
-	case EBADF: return "EBADF";
-	case EINVAL: return "EINVAL";
-	default:
-		snprintf(buf, sizeof(buf), "errno%d", err);
-		return buf;
-	}
-}
-
 /* ---------------------------------------------------------------- close */
 
 struct peek {
@@ -522,7 +505,7 @@ static int short_read_oob_case(void)
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; int (*fn)(void); } modes[] = {
+	static const struct plain_mode modes[] = {
 		{ "close-kernel-peek", close_kernel_peek_case },
 		{ "zero-length", zero_length_case },
 		{ "partial-signal", partial_signal_case },
@@ -532,16 +515,5 @@ int main(int argc, char **argv)
 		{ "short-read-oob", short_read_oob_case },
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: plain-wait MODE\n");
-		return 2;
-	}
-	mode = argv[1];
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	watchdog(30);
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (!strcmp(mode, modes[i].name))
-			return modes[i].fn();
-	fprintf(stderr, "plain-wait: unknown mode %s\n", mode);
-	return 2;
+	return plain_run_mode(argc, argv, modes, sizeof(modes) / sizeof(modes[0]), 30);
 }

@@ -104,4 +104,53 @@ static inline void blocked(pid_t tid)
 	CHECK(wait_sleeping(tid), "the thread never blocked");
 }
 
+/* "ok" for a result n >= 0, else err's name, as the programs print them. */
+static inline const char *err_name(ssize_t n, int err)
+{
+	static char buf[32];
+
+	if (n >= 0)
+		return "ok";
+	switch (err) {
+	case EINTR: return "EINTR";
+	case EAGAIN: return "EAGAIN";
+	case EBADF: return "EBADF";
+	case EINVAL: return "EINVAL";
+	case ESPIPE: return "ESPIPE";
+	case EPIPE: return "EPIPE";
+	case EFAULT: return "EFAULT";
+	default:
+		snprintf(buf, sizeof(buf), "errno%d", err);
+		return buf;
+	}
+}
+
+/* A program's modes: the name its argument gives, and what it runs. */
+struct plain_mode {
+	const char *name;
+	int (*fn)(void);
+};
+
+/*
+ * main() of a program with modes: runs the mode argv[1] names with
+ * line-buffered output (so that bare and interposed runs print alike)
+ * under a watchdog; 2 with a message on bad usage.
+ */
+static inline int plain_run_mode(int argc, char **argv, const struct plain_mode *modes,
+				 size_t n, unsigned seconds)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s MODE\n", program_invocation_short_name);
+		return 2;
+	}
+	mode = argv[1];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	watchdog(seconds);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(mode, modes[i].name))
+			return modes[i].fn();
+	fprintf(stderr, "%s: unknown mode %s\n", program_invocation_short_name, mode);
+	return 2;
+}
+
 #endif
