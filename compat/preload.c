@@ -207,3 +207,45 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t bufle
 		__chk_fail();
 	return urnet_recvfrom(fd, buf, n, flags, addr.__sockaddr__, len);
 }
+
+/* poll and select: the waits go to the engine, the answers stay the kernel's. */
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		       const sigset_t *mask, size_t fdslen);
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	return urnet_poll(fds, n, timeout);
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		 const sigset_t *mask)
+{
+	return urnet_ppoll(fds, n, timeout, mask);
+}
+
+EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *timeout)
+{
+	return urnet_select(nfds, r, w, x, timeout);
+}
+
+EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *timeout,
+		   const sigset_t *mask)
+{
+	return urnet_pselect(nfds, r, w, x, timeout, mask);
+}
+
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	return urnet_poll(fds, n, timeout);
+}
+
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		       const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	return urnet_ppoll(fds, n, timeout, mask);
+}

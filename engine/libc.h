@@ -16,10 +16,13 @@
 #ifndef URNET_ENGINE_LIBC_H
 #define URNET_ENGINE_LIBC_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/select.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -28,8 +31,8 @@
 
 /*
  * X(ret, name, params, sysno, sysargs): a call, and the raw system call
- * that stands in for it until the lookup is done.  dup2, fcntl, fcntl64
- * and ioctl have hand-written stand-ins (libc.c).
+ * that stands in for it until the lookup is done.  dup2, fcntl, fcntl64,
+ * ioctl and pselect have hand-written stand-ins (libc.c).
  */
 #define URNET__LIBC_CALLS(X)									\
 	X(int, accept, (int fd, struct sockaddr *a, socklen_t *l), SYS_accept4, (fd, a, l, 0))	\
@@ -61,7 +64,9 @@
 	X(int, close_range, (unsigned first, unsigned last, int fl), SYS_close_range,		\
 	  (first, last, fl))									\
 	X(int, setsockopt, (int fd, int lv, int nm, const void *v, socklen_t l), SYS_setsockopt, \
-	  (fd, lv, nm, v, l))
+	  (fd, lv, nm, v, l))									\
+	X(int, ppoll, (struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *m), \
+	  SYS_ppoll, (f, n, t, m, _NSIG / 8))
 
 #define URNET__LIBC_FIELD(ret, name, params, sysno, sysargs) ret (*name) params;
 
@@ -71,6 +76,8 @@ struct urnet__libc {
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
 	int (*ioctl)(int, unsigned long, ...);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+		       const sigset_t *);
 };
 
 /*
