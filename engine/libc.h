@@ -106,4 +106,15 @@ static inline const struct urnet__libc *urnet__libc(void)
 	return t ? t : urnet__libc_get();
 }
 
+/*
+ * poll(fds, n, 0) of the C library: the module's own poll would wait on
+ * the engine, and so must never be bound by urnet's code.
+ */
+static inline int urnet__libc_poll_now(struct pollfd *fds, nfds_t n)
+{
+	struct timespec zero = { 0, 0 };
+
+	return urnet__libc()->ppoll(fds, n, &zero, NULL);
+}
+
 #endif

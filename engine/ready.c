@@ -21,6 +21,7 @@
 
 #include "engine.h"
 #include "futex.h"
+#include "libc.h"
 #include "ready_group.h"
 
 /* See short_read_drains. */
@@ -244,7 +245,7 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 			tsp = &ts;
 		}
 		cancel = urnet__cancel_async_begin(flags & URNET__WAIT_CANCELPOINT);
-		ret = ppoll(p, 2, tsp, NULL);
+		ret = urnet__libc()->ppoll(p, 2, tsp, NULL);
 		urnet__cancel_async_end(cancel);
 		if (ret < 0) {
 			ret = -errno;
