@@ -22,6 +22,7 @@
 
 #include "fdmode.h"
 #include "fdtable.h"
+#include "iotimeout.h"
 #include "libc.h"
 #include "urnet_compat.h"
 
@@ -149,6 +150,7 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	urnet__fd_mode_cache_enable();
 	urnet__fd_track_new_numbers();
+	urnet__io_deadline_share();
 }
 
 /* New numbers, and numbers closed in bulk: the fd table must hear of them. */

@@ -163,6 +163,7 @@ static int connect_wait(struct urnet__call *c, const struct connect_args *a, int
 	uint32_t snap;
 	int ret, err;
 
+	c->connecting = true;
 	err = urnet__call_prepare(c, URNET__WRITE);
 	if (err)
 		return err == -EAGAIN ? pending : err;

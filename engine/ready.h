@@ -192,6 +192,16 @@ URNET__HIDDEN int urnet__own_fd_spare(unsigned first, unsigned last,
 /* Stats that api/ and compat/ account for the engine. */
 URNET__HIDDEN void urnet__engine_count_syscall_op(urnet_engine *e);
 
+/*
+ * A duration from the environment ("500ms", "5s", "2m"): in ns, 0 when
+ * unset, -EINVAL when malformed.
+ */
+URNET__HIDDEN int64_t urnet__env_duration_ns(const char *name);
+
+/* A wait ended by a time limit of urnet's own (compat/iotimeout.c), and their count. */
+URNET__HIDDEN void urnet__count_io_limit(void);
+URNET__HIDDEN uint64_t urnet__io_limit_count(void);
+
 /* True when e runs without a ring. */
 URNET__HIDDEN bool urnet__engine_is_syscall(const urnet_engine *e);
 

@@ -102,6 +102,16 @@ URNET_API int urnet_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *
 URNET_API int urnet_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
 			    const struct timespec *timeout, const sigset_t *sigmask);
 
+/*
+ * Bound every blocking socket call the calling thread makes through these
+ * calls or urnet-run's interposer (also those of libraries it cannot
+ * change) by an absolute CLOCK_MONOTONIC deadline (see urnet_now_ns), as
+ * if SO_RCVTIMEO/SO_SNDTIMEO ended there: EAGAIN, or EINPROGRESS for a
+ * connect.  0 clears it.  poll and select keep their own timeouts.
+ */
+URNET_API int urnet_thread_set_io_deadline(int64_t deadline_ns);
+URNET_API int64_t urnet_thread_io_deadline(void);
+
 #ifdef URNET_COMPAT_MACROS
 #define poll(...)	urnet_poll(__VA_ARGS__)
 #define ppoll(...)	urnet_ppoll(__VA_ARGS__)
