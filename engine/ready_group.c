@@ -287,6 +287,19 @@ int urnet__ready_group_wait(struct urnet__ready_group *g, uint32_t snap,
 	e = g->m[0].r->engine;
 	if (atomic_load_explicit(&e->stopping, memory_order_acquire))
 		return -ESHUTDOWN;
+	/*
+	 * A write poll is one-shot (a read one too before Linux 5.13): the
+	 * report that woke the last sleep used it up.  Armed after the
+	 * caller's look at the kernel, it reports what is ready already.
+	 */
+	for (size_t i = 0; i < g->n; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			if (!(g->m[i].dirs & (1u << dir)))
+				continue;
+			ret = urnet__ready_arm(g->m[i].r, dir);
+			if (ret < 0)
+				return ret;
+		}
 	urnet__engine_count_parked(e);
 	if (e->syscall_backend)
 		return group_wait_poll(g, deadline_ns, mask);
