@@ -29,6 +29,7 @@ struct pollstate {
 	struct pollfd *scratch;	/* 2 * cap */
 	struct urnet__ready_group g;
 	bool joined;
+	bool fallback;		/* the kernel must make the call instead */
 	void *heap;
 };
 
@@ -138,8 +139,8 @@ static int wait_loop(struct urnet__pollcall *pc, struct pollstate *s, bool *fall
 		/* After the snapshot: a close that began before it is seen here. */
 		if (any_closing(s))
 			return pc->closed(pc, s->closing);
-		ret = pc->ask(pc, NULL);
-		if (ret != 0)
+		ret = pc->ask(pc, pc->mask);
+		if (ret != 0 || pc->zero)
 			return ret;
 		w = urnet__ready_group_wait(&s->g, snap, pc->deadline_ns, pc->mask);
 		switch (w) {
@@ -147,7 +148,7 @@ static int wait_loop(struct urnet__pollcall *pc, struct pollstate *s, bool *fall
 		case -ECANCELED:
 			continue;
 		case -ETIMEDOUT:
-			return pc->ask(pc, NULL);
+			return pc->ask(pc, pc->mask);
 		case -EINTR:
 			return -EINTR;
 		default:
@@ -157,14 +158,34 @@ static int wait_loop(struct urnet__pollcall *pc, struct pollstate *s, bool *fall
 	}
 }
 
+/* Hold every fd, join, wait. */
+static int run_held(struct urnet__pollcall *pc, struct pollstate *s)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		if (pc->fds[i].fd >= 0 && !hold(s, &pc->fds[i], i)) {
+			s->fallback = true;
+			return 0;
+		}
+	if (urnet__ready_group_join(&s->g, s->m, s->nm, pc->mask != NULL, s->scratch)) {
+		s->fallback = true;
+		return 0;
+	}
+	s->joined = true;
+	return wait_loop(pc, s, &s->fallback);
+}
+
 int urnet__pollcall_run(struct urnet__pollcall *pc)
 {
 	struct stack_arrays st;
 	struct pollstate s;
-	bool fallback = false;
 	size_t waitable = 0;
 	int saved = errno, ret;
 
+	/*
+	 * The kernel first: a zero timeout is its answer alone, and it checks
+	 * the arguments (EFAULT, EINVAL, EBADF) before anything here reads
+	 * them.
+	 */
 	ret = pc->ask(pc, pc->mask);
 	if (ret != 0 || pc->zero)
 		return ret;
@@ -173,21 +194,11 @@ int urnet__pollcall_run(struct urnet__pollcall *pc)
 	/* Nothing the engine could wait on (a sleep), or not ours to wait on. */
 	if (!waitable || urnet__in_foreign_child() || !state_alloc(&s, waitable, &st))
 		return pc->block(pc, pc->deadline_ns, pc->mask);
-
 	pthread_cleanup_push(state_release, &s);
-	for (size_t i = 0; i < pc->n && !fallback; i++)
-		if (pc->fds[i].fd >= 0 && !hold(&s, &pc->fds[i], i))
-			fallback = true;
-	if (!fallback) {
-		ret = urnet__ready_group_join(&s.g, s.m, s.nm, pc->mask != NULL, s.scratch);
-		s.joined = ret == 0;
-		fallback = ret != 0;
-	}
-	if (!fallback)
-		ret = wait_loop(pc, &s, &fallback);
+	ret = run_held(pc, &s);
 	pthread_cleanup_pop(1);
 	free(s.heap);
-	if (fallback)
+	if (s.fallback)
 		ret = pc->block(pc, pc->deadline_ns, pc->mask);
 	if (ret >= 0)
 		errno = saved;

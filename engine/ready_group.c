@@ -146,18 +146,9 @@ int urnet__ready_group_join(struct urnet__ready_group *g, struct urnet__ready_me
 		urnet__list_add(&r->members, &m[i].link);
 		members_unlock(r);
 		m[i].joined = 1;
-		for (int dir = 0; dir < 2; dir++) {
-			int ret;
-
-			if (!(m[i].dirs & (1u << dir)))
-				continue;
-			atomic_fetch_add_explicit(&r->grouped[dir], 1, memory_order_seq_cst);
-			ret = urnet__ready_arm(r, dir);
-			if (ret < 0) {
-				urnet__ready_group_leave(g);
-				return ret;
-			}
-		}
+		for (int dir = 0; dir < 2; dir++)
+			if (m[i].dirs & (1u << dir))
+				atomic_fetch_add_explicit(&r->grouped[dir], 1, memory_order_seq_cst);
 	}
 	return 0;
 }

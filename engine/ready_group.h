@@ -50,10 +50,10 @@ struct urnet__ready_group {
 URNET__HIDDEN uint8_t urnet__ready_group_dirs(short events);
 
 /*
- * Join every member (m[i].r, .events and .dirs set) to its object and arm
- * the engine's polls.  with_mask: the waits will apply a signal mask.
- * scratch: 2 * n pollfds for the syscall backend.  0, or -errno (no
- * eventfd for the mask, the engine is gone): the group is left again.
+ * Join every member (m[i].r, .events and .dirs set) to its object; the
+ * engine's polls are armed by the waits.  with_mask: the waits will apply
+ * a signal mask.  scratch: 2 * n pollfds for the syscall backend.  0, or
+ * -errno (no eventfd for the mask).
  */
 URNET__HIDDEN int urnet__ready_group_join(struct urnet__ready_group *g,
 					  struct urnet__ready_member *m, size_t n,
