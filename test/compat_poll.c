@@ -18,32 +18,6 @@
 
 #include "compat_util.h"
 
-static int fds_before;
-
-static void setup(void)
-{
-	for (unsigned i = 0; i < urnet_engine_count(); i++)
-		ck_assert_ptr_nonnull(urnet_engine_pick(i));
-	fds_before = test_count_fds();
-}
-
-static void teardown(void)
-{
-	ck_assert_int_eq(test_count_fds(), fds_before);
-}
-
-static uint64_t parked_total(void)
-{
-	struct urnet_engine_stats st;
-	uint64_t n = 0;
-
-	for (unsigned i = 0; i < urnet_engine_count(); i++) {
-		urnet_engine_get_stats(urnet_engine_pick(i), &st);
-		n += st.parked;
-	}
-	return n;
-}
-
 /* ---------------------------------------------------------------- fd states */
 
 #define NSTATES 24
@@ -375,7 +349,7 @@ static void poller_add(struct poller *p, int fd, short events)
 START_TEST(poll_on_a_mixed_set_is_woken_by_each_kind_of_fd)
 {
 	int c, s, p[2], ev = eventfd(0, EFD_CLOEXEC);
-	uint64_t one = 1, parked = parked_total();
+	uint64_t one = 1, parked = test_parked_total();
 	char buf[8];
 
 	ck_assert_int_ge(ev, 0);
@@ -407,7 +381,7 @@ START_TEST(poll_on_a_mixed_set_is_woken_by_each_kind_of_fd)
 			ck_assert_int_eq(urnet_recv(c, buf, 1, 0), 1);
 	}
 	/* The waits were the engine's. */
-	ck_assert_uint_ge(parked_total(), parked + 3);
+	ck_assert_uint_ge(test_parked_total(), parked + 3);
 	urnet_close(c);
 	urnet_close(s);
 	urnet_close(p[0]);
@@ -507,24 +481,37 @@ static void handle(int sig, int flags)
 	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
 }
 
+/* One handler ran, and the call it interrupted failed with EINTR. */
+static void assert_interrupted(int ret, int err)
+{
+	ck_assert_int_eq(atomic_load(&signals_seen), 1);
+	ck_assert_int_eq(ret, -1);
+	ck_assert_int_eq(err, EINTR);
+}
+
+/* w polls a quiet socket until sig, sent to its thread alone, interrupts it. */
+static void interrupt_poller(struct poller *w, int sig)
+{
+	int c, s;
+
+	cu_pair(AF_INET, &c, &s);
+	poller_add(w, c, POLLIN);
+	poller_start(w);
+	ck_assert_int_eq(pthread_kill(w->th, sig), 0);
+	poller_join(w);
+	assert_interrupted(w->ret, w->err);
+	urnet_close(c);
+	urnet_close(s);
+}
+
 /* _i: the call (poll, ppoll, select, pselect) x SA_RESTART or not. */
 START_TEST(a_signal_handler_ends_the_wait_with_eintr_even_with_sa_restart)
 {
 	struct poller w = { .kind = (enum pkind)(_i / 2), .timeout_ms = _i & 1 ? -1 : 60000 };
-	int c, s;
 
 	atomic_store(&signals_seen, 0);
 	handle(SIGUSR1, _i & 1 ? SA_RESTART : 0);
-	cu_pair(AF_INET, &c, &s);
-	poller_add(&w, c, POLLIN);
-	poller_start(&w);
-	ck_assert_int_eq(pthread_kill(w.th, SIGUSR1), 0);
-	poller_join(&w);
-	ck_assert_int_eq(atomic_load(&signals_seen), 1);
-	ck_assert_int_eq(w.ret, -1);
-	ck_assert_int_eq(w.err, EINTR);
-	urnet_close(c);
-	urnet_close(s);
+	interrupt_poller(&w, SIGUSR1);
 }
 END_TEST
 
@@ -572,9 +559,7 @@ START_TEST(ppoll_and_pselect_mask_delivers_a_pending_signal_with_eintr)
 	ck_assert_int_eq(pthread_create(&th, NULL, masked_main, &m), 0);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_int_eq(m.seen_before, 0);
-	ck_assert_int_eq(atomic_load(&signals_seen), 1);
-	ck_assert_int_eq(m.ret, -1);
-	ck_assert_int_eq(m.err, EINTR);
+	assert_interrupted(m.ret, m.err);
 	urnet_close(c);
 	urnet_close(s);
 }
@@ -586,7 +571,6 @@ START_TEST(ppoll_mask_lets_a_signal_arriving_in_the_wait_interrupt_it)
 	static sigset_t open;
 	sigset_t block;
 	struct poller w = { .kind = _i ? P_PSELECT : P_PPOLL, .timeout_ms = -1, .mask = &open };
-	int c, s;
 
 	atomic_store(&signals_seen, 0);
 	handle(SIGUSR2, 0);
@@ -595,17 +579,8 @@ START_TEST(ppoll_mask_lets_a_signal_arriving_in_the_wait_interrupt_it)
 	/* The thread inherits SIGUSR2 blocked; only the mask of the wait opens it. */
 	pthread_sigmask(SIG_BLOCK, &block, &open);
 	sigdelset(&open, SIGUSR2);
-	cu_pair(AF_INET, &c, &s);
-	poller_add(&w, c, POLLIN);
-	poller_start(&w);
+	interrupt_poller(&w, SIGUSR2);
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
-	ck_assert_int_eq(pthread_kill(w.th, SIGUSR2), 0);
-	poller_join(&w);
-	ck_assert_int_eq(atomic_load(&signals_seen), 1);
-	ck_assert_int_eq(w.ret, -1);
-	ck_assert_int_eq(w.err, EINTR);
-	urnet_close(c);
-	urnet_close(s);
 }
 END_TEST
 
@@ -621,7 +596,7 @@ START_TEST(timeout_zero_answers_at_once_without_the_engine)
 	uint64_t parked;
 
 	cu_pair(AF_INET, &c, &s);
-	parked = parked_total();
+	parked = test_parked_total();
 	pf = (struct pollfd){ .fd = c, .events = POLLIN };
 	ck_assert_int_eq(urnet_poll(&pf, 1, 0), 0);
 	ck_assert_int_eq(urnet_ppoll(&pf, 1, &zero, NULL), 0);
@@ -631,7 +606,7 @@ START_TEST(timeout_zero_answers_at_once_without_the_engine)
 	ck_assert(!FD_ISSET(c, &rd));
 	ck_assert_int_eq(tv.tv_sec, 0);
 	ck_assert_int_eq(tv.tv_usec, 0);
-	ck_assert_uint_eq(parked_total(), parked);
+	ck_assert_uint_eq(test_parked_total(), parked);
 	urnet_close(c);
 	urnet_close(s);
 }
@@ -646,7 +621,7 @@ START_TEST(timeout_of_one_ms_ends_an_idle_wait_with_zero)
 	uint64_t parked;
 
 	cu_pair(AF_INET, &c, &s);
-	parked = parked_total();
+	parked = test_parked_total();
 	pf = (struct pollfd){ .fd = c, .events = POLLIN, .revents = 0x7f };
 	ck_assert_int_eq(urnet_poll(&pf, 1, 1), 0);
 	ck_assert_int_eq(pf.revents, 0);
@@ -657,7 +632,7 @@ START_TEST(timeout_of_one_ms_ends_an_idle_wait_with_zero)
 	/* Linux writes back the time left: none. */
 	ck_assert_int_eq(tv.tv_sec, 0);
 	ck_assert_int_eq(tv.tv_usec, 0);
-	ck_assert_uint_ge(parked_total(), parked + 2);
+	ck_assert_uint_ge(test_parked_total(), parked + 2);
 	/* No fds at all: a sleep. */
 	ck_assert_int_eq(urnet_poll(NULL, 0, 1), 0);
 	urnet_close(c);
@@ -841,7 +816,7 @@ static Suite *poll_suite(void)
 	TCase *t;
 
 	t = tcase_create("kernel");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, poll_answers_as_the_kernel_for_every_state_and_event_bit);
 	tcase_add_test(t, poll_of_all_states_at_once_answers_as_the_kernel);
@@ -850,7 +825,7 @@ static Suite *poll_suite(void)
 	suite_add_tcase(s, t);
 
 	t = tcase_create("wait");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, poll_on_a_mixed_set_is_woken_by_each_kind_of_fd);
 	tcase_add_test(t, select_is_woken_by_data_and_reports_only_that_fd);
@@ -861,7 +836,7 @@ static Suite *poll_suite(void)
 	suite_add_tcase(s, t);
 
 	t = tcase_create("signals");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, a_signal_handler_ends_the_wait_with_eintr_even_with_sa_restart,
 			    0, 8);
@@ -870,7 +845,7 @@ static Suite *poll_suite(void)
 	suite_add_tcase(s, t);
 
 	t = tcase_create("many");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, a_thousand_fds_in_one_poll);
 	tcase_add_test(t, a_thousand_threads_each_in_its_own_poll);
