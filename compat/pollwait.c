@@ -145,8 +145,17 @@ static int wait_loop(struct urnet__pollcall *pc, struct pollstate *s, bool *fall
 		w = urnet__ready_group_wait(&s->g, snap, pc->deadline_ns, pc->mask);
 		switch (w) {
 		case 0:
-		case -ECANCELED:
 			continue;
+		case -ECANCELED:
+			if (any_closing(s))
+				continue;
+			/*
+			 * Not a close: the compat API found a number naming
+			 * another file (urnet__fd_revalidate) and let go of the
+			 * old one's object; the kernel waits for the rest.
+			 */
+			*fallback = true;
+			return 0;
 		case -ETIMEDOUT:
 			return pc->ask(pc, pc->mask);
 		case -EINTR:
