@@ -586,13 +586,25 @@ END_TEST
 
 /* ---------------------------------------------------------------- timeouts */
 
+/* select on an idle fd with *tv: 0, nothing set, and no time left written back. */
+static void select_idle(int fd, struct timeval *tv)
+{
+	fd_set rd;
+
+	FD_ZERO(&rd);
+	FD_SET(fd, &rd);
+	ck_assert_int_eq(urnet_select(fd + 1, &rd, NULL, NULL, tv), 0);
+	ck_assert(!FD_ISSET(fd, &rd));
+	ck_assert_int_eq(tv->tv_sec, 0);
+	ck_assert_int_eq(tv->tv_usec, 0);
+}
+
 START_TEST(timeout_zero_answers_at_once_without_the_engine)
 {
 	int c, s;
 	struct pollfd pf;
 	struct timespec zero = { 0, 0 };
 	struct timeval tv = { 0, 0 };
-	fd_set rd;
 	uint64_t parked;
 
 	cu_pair(AF_INET, &c, &s);
@@ -600,12 +612,7 @@ START_TEST(timeout_zero_answers_at_once_without_the_engine)
 	pf = (struct pollfd){ .fd = c, .events = POLLIN };
 	ck_assert_int_eq(urnet_poll(&pf, 1, 0), 0);
 	ck_assert_int_eq(urnet_ppoll(&pf, 1, &zero, NULL), 0);
-	FD_ZERO(&rd);
-	FD_SET(c, &rd);
-	ck_assert_int_eq(urnet_select(c + 1, &rd, NULL, NULL, &tv), 0);
-	ck_assert(!FD_ISSET(c, &rd));
-	ck_assert_int_eq(tv.tv_sec, 0);
-	ck_assert_int_eq(tv.tv_usec, 0);
+	select_idle(c, &tv);
 	ck_assert_uint_eq(test_parked_total(), parked);
 	urnet_close(c);
 	urnet_close(s);
@@ -617,7 +624,6 @@ START_TEST(timeout_of_one_ms_ends_an_idle_wait_with_zero)
 	int c, s;
 	struct pollfd pf;
 	struct timeval tv = { 0, 1000 };
-	fd_set rd;
 	uint64_t parked;
 
 	cu_pair(AF_INET, &c, &s);
@@ -625,13 +631,8 @@ START_TEST(timeout_of_one_ms_ends_an_idle_wait_with_zero)
 	pf = (struct pollfd){ .fd = c, .events = POLLIN, .revents = 0x7f };
 	ck_assert_int_eq(urnet_poll(&pf, 1, 1), 0);
 	ck_assert_int_eq(pf.revents, 0);
-	FD_ZERO(&rd);
-	FD_SET(c, &rd);
-	ck_assert_int_eq(urnet_select(c + 1, &rd, NULL, NULL, &tv), 0);
-	ck_assert(!FD_ISSET(c, &rd));
 	/* Linux writes back the time left: none. */
-	ck_assert_int_eq(tv.tv_sec, 0);
-	ck_assert_int_eq(tv.tv_usec, 0);
+	select_idle(c, &tv);
 	ck_assert_uint_ge(test_parked_total(), parked + 2);
 	/* No fds at all: a sleep. */
 	ck_assert_int_eq(urnet_poll(NULL, 0, 1), 0);
