@@ -167,6 +167,14 @@ static int wait_loop(struct urnet__pollcall *pc, struct pollstate *s, bool *fall
 	}
 }
 
+/* Written once, by the preload module's constructor, before any thread runs. */
+static bool kernel_only;
+
+void urnet__pollcall_kernel_only(void)
+{
+	kernel_only = true;
+}
+
 /* Hold every fd, join, wait. */
 static int run_held(struct urnet__pollcall *pc, struct pollstate *s)
 {
@@ -201,7 +209,8 @@ int urnet__pollcall_run(struct urnet__pollcall *pc)
 	for (size_t i = 0; i < pc->n; i++)
 		waitable += pc->fds[i].fd >= 0;
 	/* Nothing the engine could wait on (a sleep), or not ours to wait on. */
-	if (!waitable || urnet__in_foreign_child() || !state_alloc(&s, waitable, &st))
+	if (!waitable || kernel_only || urnet__in_foreign_child() ||
+	    !state_alloc(&s, waitable, &st))
 		return pc->block(pc, pc->deadline_ns, pc->mask);
 	pthread_cleanup_push(state_release, &s);
 	ret = run_held(pc, &s);

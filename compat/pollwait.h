@@ -36,6 +36,16 @@ struct urnet__pollcall {
 	const sigset_t *mask;	/* ppoll, pselect: the mask during the wait */
 };
 
+/*
+ * From now on every wait is the kernel's (the answers always are): for
+ * the preload module of a ThreadSanitizer build, whose runtime, loaded in
+ * front of the module, intercepts poll and select itself as blocking
+ * calls and models no atomic operation inside them, so that every
+ * handoff to the engine would look like a race.  test/compat_poll runs
+ * the engine's path instrumented, without that interceptor in front.
+ */
+URNET__HIDDEN void urnet__pollcall_kernel_only(void);
+
 /* The call's result: a count, or -errno. */
 URNET__HIDDEN int urnet__pollcall_run(struct urnet__pollcall *pc);
 

@@ -24,6 +24,7 @@
 #include "fdtable.h"
 #include "iotimeout.h"
 #include "libc.h"
+#include "pollwait.h"
 #include "urnet_compat.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -151,6 +152,9 @@ __attribute__((constructor)) static void preload_init(void)
 	urnet__fd_mode_cache_enable();
 	urnet__fd_track_new_numbers();
 	urnet__io_deadline_share();
+#if defined(__SANITIZE_THREAD__)
+	urnet__pollcall_kernel_only();
+#endif
 }
 
 /* New numbers, and numbers closed in bulk: the fd table must hear of them. */
