@@ -46,12 +46,12 @@ static int raw_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct time
 		       const sigset_t *m)
 {
 	/* The kernel writes the time left into its timeout: give it a copy. */
-	struct timespec left, *tp = t ? &left : NULL;
+	struct timespec left = { 0, 0 };
 	struct { const sigset_t *set; size_t size; } mask = { m, _NSIG / 8 };
 
 	if (t)
 		left = *t;
-	return (int)syscall(SYS_pselect6, n, r, w, e, tp, m ? &mask : NULL);
+	return (int)syscall(SYS_pselect6, n, r, w, e, t ? &left : NULL, m ? &mask : NULL);
 }
 
 #define RAW_ENTRY(ret, name, params, sysno, sysargs) .name = raw_##name,
