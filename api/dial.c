@@ -23,7 +23,7 @@ int urnet__connect_state(int fd)
 	socklen_t len = sizeof(int);
 	int err = 0;
 
-	if (poll(&pfd, 1, 0) <= 0)
+	if (urnet__libc_poll_now(&pfd, 1) <= 0)
 		return 1;	/* EINTR included: look again after the next wake-up */
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		return -errno;

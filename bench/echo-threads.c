@@ -6,13 +6,20 @@
  *
  * Thread stacks are small (64 KiB) so that 10,000 connections fit; the echo
  * buffer lives on that stack.
+ *
+ * ECHO_POLL_MS=N: poll the connection with a timeout of N ms before every
+ * read, the shape of the many servers that wait in poll rather than in
+ * recv (bench/poll-run's echo-poll).
  */
 #define _GNU_SOURCE	/* accept4 */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,13 +28,28 @@
 #define STACK_SIZE	(64 * 1024)
 #define BUF_SIZE	(16 * 1024)
 
+/* ECHO_POLL_MS, or -1: read without polling first. */
+static int poll_ms = -1;
+
+/* Before a read: poll's answer, as a server that waits in poll sees it. */
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll_ms < 0)
+		return true;
+	while (poll(&p, 1, poll_ms) == 0)
+		;	/* the timeout: an idle connection, poll again */
+	return !(p.revents & POLLNVAL);
+}
+
 static void *serve(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
 	char buf[BUF_SIZE];
 	ssize_t n;
 
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+	while (readable(fd) && (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
 
@@ -44,9 +66,12 @@ out:
 int main(int argc, char **argv)
 {
 	int lfd = bench_listen(argc, argv, 0);
+	const char *pm = getenv("ECHO_POLL_MS");
 	pthread_attr_t attr;
 	int one = 1;
 
+	if (pm && *pm)
+		poll_ms = atoi(pm);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STACK_SIZE);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -44,6 +44,12 @@ start_server() {
 	echo-threads+preload)
 		URNET_PRELOAD=$preload_module "$urnet_run" "$bin/echo-threads" 0 "$@" \
 			>"$tmp/port" 2>>"$tmp/server.err" & ;;
+	# echo-threads polling before every read (bench/poll-run), bare and preloaded.
+	echo-poll)
+		ECHO_POLL_MS=30000 "$bin/echo-threads" 0 "$@" >"$tmp/port" 2>>"$tmp/server.err" & ;;
+	echo-poll+preload)
+		ECHO_POLL_MS=30000 URNET_PRELOAD=$preload_module "$urnet_run" "$bin/echo-threads" 0 "$@" \
+			>"$tmp/port" 2>>"$tmp/server.err" & ;;
 	*)
 		"$bin/$_srv" 0 "$@" >"$tmp/port" 2>>"$tmp/server.err" & ;;
 	esac

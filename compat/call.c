@@ -14,6 +14,7 @@
 
 #include "call.h"
 #include "fdmode.h"
+#include "iotimeout.h"
 #include "libc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -41,6 +42,7 @@ bool urnet__call_begin(struct urnet__call *c, int fd)
 	c->plain = false;
 	c->progress = false;
 	c->check_when_swept = false;
+	c->connecting = false;
 	return true;
 }
 
@@ -177,7 +179,9 @@ static int prepare(struct urnet__call *c, int dir, bool check_now)
 	 * kernel reads it once, as the call begins, and a later setsockopt
 	 * does not move a call that already waits.
 	 */
-	c->deadline[dir] = sock_deadline(c, dir);
+	c->deadline[dir] = urnet__io_limit_deadline(c->connecting ? URNET__LIMIT_CONNECT
+								  : URNET__LIMIT_IO,
+						    sock_deadline(c, dir), &c->limited[dir]);
 	if (!c->ready) {
 		c->ready = urnet__fd_ready(c->ent, c->fd);
 		if (!c->ready) {
@@ -279,5 +283,7 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap, unsigned kin
 	}
 	if (ret == -ECANCELED || urnet__fd_closing(c->ent))
 		return -EBADF;
+	if (ret == -ETIMEDOUT && c->limited[dir])
+		urnet__count_io_limit();
 	return map_wait(ret);
 }

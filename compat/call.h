@@ -42,6 +42,9 @@ struct urnet__call {
 	 */
 	bool progress;
 	int64_t deadline[2];
+	/* The deadline is a time limit of urnet's (iotimeout.h), not SO_*TIMEO's. */
+	bool limited[2];
+	bool connecting;	/* the wait is a connect's: URNET_CONNECT_TIMEOUT's */
 	/*
 	 * The file's identity is left to the waits: on io_uring the engine
 	 * wakes them when the number names another file (swept moves on).

@@ -22,7 +22,9 @@
 
 #include "fdmode.h"
 #include "fdtable.h"
+#include "iotimeout.h"
 #include "libc.h"
+#include "pollwait.h"
 #include "urnet_compat.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -149,6 +151,10 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	urnet__fd_mode_cache_enable();
 	urnet__fd_track_new_numbers();
+	urnet__io_deadline_share();
+#if defined(__SANITIZE_THREAD__)
+	urnet__pollcall_kernel_only();
+#endif
 }
 
 /* New numbers, and numbers closed in bulk: the fd table must hear of them. */
@@ -243,4 +249,46 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t bufle
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 {
 	return urnet_sendmmsg(fd, vec, n, flags);
+}
+
+/* poll and select: the waits go to the engine, the answers stay the kernel's. */
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		       const sigset_t *mask, size_t fdslen);
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	return urnet_poll(fds, n, timeout);
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		 const sigset_t *mask)
+{
+	return urnet_ppoll(fds, n, timeout, mask);
+}
+
+EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *timeout)
+{
+	return urnet_select(nfds, r, w, x, timeout);
+}
+
+EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct timespec *timeout,
+		   const sigset_t *mask)
+{
+	return urnet_pselect(nfds, r, w, x, timeout, mask);
+}
+
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	return urnet_poll(fds, n, timeout);
+}
+
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+		       const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof(*fds) < n)
+		__chk_fail();
+	return urnet_ppoll(fds, n, timeout, mask);
 }

@@ -30,7 +30,7 @@ static short poll_now(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 
-	if (poll(&p, 1, 0) <= 0)
+	if (urnet__libc_poll_now(&p, 1) <= 0)
 		return 0;
 	return p.revents;
 }
@@ -166,6 +166,7 @@ static int connect_wait(struct urnet__call *c, const struct connect_args *a, int
 	uint32_t snap;
 	int ret, err;
 
+	c->connecting = true;
 	err = urnet__call_prepare(c, URNET__WRITE);
 	if (err)
 		return err == -EAGAIN ? pending : err;

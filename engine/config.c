@@ -116,3 +116,27 @@ bool urnet__env_waits_channel(void)
 {
 	return env_ulong("URNET_WAITS", 0, 1, 1) == 1;
 }
+
+int64_t urnet__env_duration_ns(const char *name)
+{
+	static const struct {
+		const char *unit;
+		int64_t ns;
+	} units[] = { { "ms", 1000000 }, { "s", 1000000000 }, { "m", 60000000000 } };
+	const char *s = getenv(name);
+	int64_t v = 0;
+
+	if (!s || !*s)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (*s - '0');
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(s, units[i].unit))
+			return v > INT64_MAX / units[i].ns / 2 ? -EINVAL : v * units[i].ns;
+	return -EINVAL;
+}

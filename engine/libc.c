@@ -42,11 +42,24 @@ static int raw_ioctl(int fd, unsigned long req, ...)
 	return (int)syscall(SYS_ioctl, fd, req, URNET__VA_PTR(req));
 }
 
+static int raw_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t,
+		       const sigset_t *m)
+{
+	/* The kernel writes the time left into its timeout: give it a copy. */
+	struct timespec left = { 0, 0 };
+	struct { const sigset_t *set; size_t size; } mask = { m, _NSIG / 8 };
+
+	if (t)
+		left = *t;
+	return (int)syscall(SYS_pselect6, n, r, w, e, t ? &left : NULL, m ? &mask : NULL);
+}
+
 #define RAW_ENTRY(ret, name, params, sysno, sysargs) .name = raw_##name,
 
 static const struct urnet__libc raw_table = {
 	URNET__LIBC_CALLS(RAW_ENTRY)
 	.dup2 = raw_dup2, .fcntl = raw_fcntl, .fcntl64 = raw_fcntl, .ioctl = raw_ioctl,
+	.pselect = raw_pselect,
 };
 
 static struct urnet__libc resolved;
@@ -74,6 +87,7 @@ const struct urnet__libc *urnet__libc_get(void)
 	RESOLVE(fcntl);
 	RESOLVE(fcntl64);
 	RESOLVE(ioctl);
+	RESOLVE(pselect);
 	atomic_store_explicit(&urnet__libc_ptr, &resolved, memory_order_release);
 	atomic_store(&state, 2);
 	errno = saved;

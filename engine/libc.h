@@ -16,10 +16,13 @@
 #ifndef URNET_ENGINE_LIBC_H
 #define URNET_ENGINE_LIBC_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/select.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -28,8 +31,8 @@
 
 /*
  * X(ret, name, params, sysno, sysargs): a call, and the raw system call
- * that stands in for it until the lookup is done.  dup2, fcntl, fcntl64
- * and ioctl have hand-written stand-ins (libc.c).
+ * that stands in for it until the lookup is done.  dup2, fcntl, fcntl64,
+ * ioctl and pselect have hand-written stand-ins (libc.c).
  */
 #define URNET__LIBC_CALLS(X)									\
 	X(int, accept, (int fd, struct sockaddr *a, socklen_t *l), SYS_accept4, (fd, a, l, 0))	\
@@ -64,7 +67,9 @@
 	  (fd, lv, nm, v, l))									\
 	X(int, sendmmsg, (int fd, struct mmsghdr *v, unsigned n, int fl), SYS_sendmmsg,	\
 	  (fd, v, n, fl))									\
-	X(ssize_t, sendfile, (int o, int i, off_t *off, size_t n), SYS_sendfile, (o, i, off, n))
+	X(ssize_t, sendfile, (int o, int i, off_t *off, size_t n), SYS_sendfile, (o, i, off, n))	\
+	X(int, ppoll, (struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *m), \
+	  SYS_ppoll, (f, n, t, m, _NSIG / 8))
 
 #define URNET__LIBC_FIELD(ret, name, params, sysno, sysargs) ret (*name) params;
 
@@ -74,6 +79,8 @@ struct urnet__libc {
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
 	int (*ioctl)(int, unsigned long, ...);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+		       const sigset_t *);
 };
 
 /*
@@ -100,6 +107,17 @@ static inline const struct urnet__libc *urnet__libc(void)
 
 	t = atomic_load_explicit(&urnet__libc_ptr, memory_order_acquire);
 	return t ? t : urnet__libc_get();
+}
+
+/*
+ * poll(fds, n, 0) of the C library: the module's own poll would wait on
+ * the engine, and so must never be bound by urnet's code.
+ */
+static inline int urnet__libc_poll_now(struct pollfd *fds, nfds_t n)
+{
+	struct timespec zero = { 0, 0 };
+
+	return urnet__libc()->ppoll(fds, n, &zero, NULL);
 }
 
 #endif

@@ -21,6 +21,8 @@
 
 #include "engine.h"
 #include "futex.h"
+#include "libc.h"
+#include "ready_group.h"
 
 /* See short_read_drains. */
 static bool tcp_socket(int fd)
@@ -45,6 +47,7 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 	if (!e || fd < 0)
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
+	urnet__list_init(&r->members);
 	r->engine = e;
 	r->fd = fd;
 	atomic_store_explicit(&r->short_read_drains, tcp_socket(fd), memory_order_relaxed);
@@ -94,6 +97,8 @@ void urnet__ready_wake_bound(urnet_engine *e)
 void urnet__ready_signal(struct urnet__ready *r, int dir, urnet_engine *ring)
 {
 	atomic_fetch_add_explicit(&r->seq[dir], 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->grouped[dir], memory_order_seq_cst))
+		urnet__ready_group_signal(r, dir, ring);
 	if (!atomic_load_explicit(&r->waiters[dir], memory_order_seq_cst))
 		return;
 	if (ring)
@@ -135,24 +140,18 @@ static void waiter_enter(struct urnet__ready *r, int dir, int64_t deadline_ns, u
 	urnet__waits_park(r->fd, kind, deadline_ns);
 }
 
-/*
- * Around the sleeping syscall alone, when the wait is a cancellation point:
- * asynchronous cancellation, so that a cancel can never cut the arming push
- * or the bookkeeping around the sleep short.  Returns the type to restore,
- * or -1 when nothing changed.
- */
-static int cancel_async_begin(unsigned flags)
+int urnet__cancel_async_begin(bool cancelpoint)
 {
 	int old;
 
-	if (!(flags & URNET__WAIT_CANCELPOINT))
+	if (!cancelpoint)
 		return -1;
 	pthread_testcancel();
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
 	return old;
 }
 
-static void cancel_async_end(int old)
+void urnet__cancel_async_end(int old)
 {
 	if (old >= 0)
 		pthread_setcanceltype(old, NULL);
@@ -161,18 +160,18 @@ static void cancel_async_end(int old)
 /* How long an URNET__WAIT_ANY_SIGNAL wait without a deadline sleeps at a time. */
 #define ANY_SIGNAL_SLICE_NS	(3600 * 1000000000LL)
 
-static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
-		      int64_t deadline_ns, unsigned flags)
+int urnet__ready_arm(struct urnet__ready *r, int dir)
 {
-	urnet_engine *e = r->engine;
 	uint32_t zero = 0;
-	int ret, cancel;
+	int ret;
 
+	if (r->engine->syscall_backend)
+		return 0;
 	if (!atomic_load_explicit(&r->armed[dir], memory_order_acquire) &&
 	    atomic_compare_exchange_strong_explicit(&r->armed[dir], &zero, 1,
 						    memory_order_acq_rel,
 						    memory_order_relaxed)) {
-		ret = urnet__engine_push(e, &r->arm_node[dir]);
+		ret = urnet__engine_push(r->engine, &r->arm_node[dir]);
 		if (ret) {
 			/*
 			 * The engine is gone.  Others who saw our armed flag went
@@ -183,6 +182,18 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 			return ret;
 		}
 	}
+	return 0;
+}
+
+static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
+		      int64_t deadline_ns, unsigned flags)
+{
+	urnet_engine *e = r->engine;
+	int ret, cancel;
+
+	ret = urnet__ready_arm(r, dir);
+	if (ret)
+		return ret;
 
 	urnet__engine_count_parked(e);
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
@@ -199,9 +210,9 @@ static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
 		/* A timed futex wait is never restarted after a handler. */
 		if (!until && (flags & URNET__WAIT_ANY_SIGNAL))
 			until = urnet_now_ns() + ANY_SIGNAL_SLICE_NS;
-		cancel = cancel_async_begin(flags);
+		cancel = urnet__cancel_async_begin(flags & URNET__WAIT_CANCELPOINT);
 		ret = urnet__futex_wait(&r->seq[dir], snap, until);
-		cancel_async_end(cancel);
+		urnet__cancel_async_end(cancel);
 		if (ret == -ETIMEDOUT && deadline_ns)
 			break;
 		if (ret == -EINTR && (flags & URNET__WAIT_EINTR))
@@ -246,9 +257,9 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 			ts.tv_nsec = left % 1000000000;
 			tsp = &ts;
 		}
-		cancel = cancel_async_begin(flags);
-		ret = ppoll(p, 2, tsp, NULL);
-		cancel_async_end(cancel);
+		cancel = urnet__cancel_async_begin(flags & URNET__WAIT_CANCELPOINT);
+		ret = urnet__libc()->ppoll(p, 2, tsp, NULL);
+		urnet__cancel_async_end(cancel);
 		if (ret < 0) {
 			ret = -errno;
 			if (ret == -EINTR && !(flags & URNET__WAIT_EINTR))
@@ -291,7 +302,9 @@ void urnet__ready_kick(struct urnet__ready *r)
 	urnet__ready_signal(r, URNET__WRITE, NULL);
 	if (r->kick_fd >= 0) {
 		uint64_t n = atomic_load_explicit(&r->waiters[URNET__READ], memory_order_seq_cst) +
-			     atomic_load_explicit(&r->waiters[URNET__WRITE], memory_order_seq_cst);
+			     atomic_load_explicit(&r->waiters[URNET__WRITE], memory_order_seq_cst) +
+			     atomic_load_explicit(&r->grouped[URNET__READ], memory_order_seq_cst) +
+			     atomic_load_explicit(&r->grouped[URNET__WRITE], memory_order_seq_cst);
 
 		/* One token per sleeping waiter; a stray token costs one retry. */
 		/* Raw, as every call on urnet's own descriptors (ownfd.c). */

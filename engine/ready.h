@@ -74,6 +74,14 @@ struct urnet__ready {
 	bool sweep_had_waiters;
 	/* In the engine's list of bound objects, under its bound_lock. */
 	struct urnet__list bound_link;
+	/*
+	 * Waits on several objects at once (poll, select: ready_group.h):
+	 * their members, linked under members_lock, and how many of them
+	 * wait in each direction.
+	 */
+	_Atomic uint32_t grouped[2];
+	_Atomic uint32_t members_lock;
+	struct urnet__list members;
 };
 
 /*
@@ -128,6 +136,22 @@ static inline bool urnet__ready_take_drained(struct urnet__ready *r, uint32_t *s
 URNET__HIDDEN int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
 				    int64_t deadline_ns, unsigned flags);
 
+/*
+ * Have the engine's poll for dir in the ring (armed lazily, on the first
+ * wait).  0, or -errno when the engine is gone.  Nothing on the syscall
+ * backend.
+ */
+URNET__HIDDEN int urnet__ready_arm(struct urnet__ready *r, int dir);
+
+/*
+ * Around the sleeping syscall alone of a wait that is a cancellation point
+ * (cancelpoint): asynchronous cancellation, so that a cancel can never cut
+ * the arming push or the bookkeeping around the sleep short.  begin
+ * returns the type to restore, or -1 when nothing changed.
+ */
+URNET__HIDDEN int urnet__cancel_async_begin(bool cancelpoint);
+URNET__HIDDEN void urnet__cancel_async_end(int old);
+
 /* Wake every waiter so it re-evaluates (deadline moved, state changed). */
 URNET__HIDDEN void urnet__ready_kick(struct urnet__ready *r);
 
@@ -177,6 +201,16 @@ URNET__HIDDEN int urnet__own_fd_spare(unsigned first, unsigned last,
 
 /* Stats that api/ and compat/ account for the engine. */
 URNET__HIDDEN void urnet__engine_count_syscall_op(urnet_engine *e);
+
+/*
+ * A duration from the environment ("500ms", "5s", "2m"): in ns, 0 when
+ * unset, -EINVAL when malformed.
+ */
+URNET__HIDDEN int64_t urnet__env_duration_ns(const char *name);
+
+/* A wait ended by a time limit of urnet's own (compat/iotimeout.c), and their count. */
+URNET__HIDDEN void urnet__count_io_limit(void);
+URNET__HIDDEN uint64_t urnet__io_limit_count(void);
 
 /* True when e runs without a ring. */
 URNET__HIDDEN bool urnet__engine_is_syscall(const urnet_engine *e);

@@ -54,11 +54,12 @@ int urnet__ready_shutdown(struct urnet__ready *r, int fd, int how)
 bool urnet__dgram_read_shut(struct urnet__ready *r, int fd, bool slept)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+	struct timespec now = { 0, 0 };
 
 	if (!slept && !(r && atomic_load_explicit(&r->hup_seen, memory_order_seq_cst)))
 		return false;
 	/* A datagram socket reports RDHUP only for a read shutdown. */
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP);
+	return urnet__libc()->ppoll(&p, 1, &now, NULL) == 1 && (p.revents & POLLRDHUP);
 }
 
 ssize_t urnet__iov_total(const struct iovec *iov, size_t cnt)

@@ -70,3 +70,16 @@ void urnet_engine_get_stats(const urnet_engine *e, struct urnet_engine_stats *ou
 {
 	urnet__totals_read(&e->stats, out);
 }
+
+/* Waits that a time limit of urnet's own ended (the exit stats line's io_limited). */
+static _Atomic uint64_t io_limited;
+
+void urnet__count_io_limit(void)
+{
+	atomic_fetch_add_explicit(&io_limited, 1, memory_order_relaxed);
+}
+
+uint64_t urnet__io_limit_count(void)
+{
+	return atomic_load_explicit(&io_limited, memory_order_relaxed);
+}

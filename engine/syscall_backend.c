@@ -64,7 +64,7 @@ static int poll_until(int fd, short events, int64_t deadline_ns, short *revents)
 			ts.tv_nsec = left % 1000000000;
 			tsp = &ts;
 		}
-		ret = ppoll(&p, 1, tsp, NULL);
+		ret = urnet__libc()->ppoll(&p, 1, tsp, NULL);
 		if (ret > 0) {
 			if (revents)
 				*revents = p.revents;

@@ -128,7 +128,7 @@ static void *serve_main(void *arg)
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int fd;
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (urnet__libc()->ppoll(&p, 1, NULL, NULL) < 0 && errno != EINTR)
 			break;
 		if (!(p.revents & POLLIN))
 			continue;

@@ -94,6 +94,45 @@ URNET_API ssize_t urnet_sendfile(int out_fd, int in_fd, off_t *offset, size_t co
 #define sendfile(...)	urnet_sendfile(__VA_ARGS__)
 #endif
 
+/*
+ * Waiting for readiness on many fds: poll(2), ppoll(2), select(2) and
+ * pselect(2), whose waits are done by the engine for every pollable fd
+ * (sockets of every kind, pipes, eventfds, ttys...).  Results, timeouts
+ * (select writes back the time left), EINTR after any handler and the
+ * atomic signal mask of ppoll/pselect are the kernel's; urnet_close() of
+ * a polled fd from another thread wakes the call, which reports it as
+ * closed (POLLNVAL, or EBADF for select).
+ */
+#include <poll.h>
+#include <signal.h>
+#include <sys/select.h>
+#include <time.h>
+
+URNET_API int urnet_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+URNET_API int urnet_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *timeout,
+			  const sigset_t *sigmask);
+URNET_API int urnet_select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+			   struct timeval *timeout);
+URNET_API int urnet_pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
+			    const struct timespec *timeout, const sigset_t *sigmask);
+
+/*
+ * Bound every blocking socket call the calling thread makes through these
+ * calls or urnet-run's interposer (also those of libraries it cannot
+ * change) by an absolute CLOCK_MONOTONIC deadline (see urnet_now_ns), as
+ * if SO_RCVTIMEO/SO_SNDTIMEO ended there: EAGAIN, or EINPROGRESS for a
+ * connect.  0 clears it.  poll and select keep their own timeouts.
+ */
+URNET_API int urnet_thread_set_io_deadline(int64_t deadline_ns);
+URNET_API int64_t urnet_thread_io_deadline(void);
+
+#ifdef URNET_COMPAT_MACROS
+#define poll(...)	urnet_poll(__VA_ARGS__)
+#define ppoll(...)	urnet_ppoll(__VA_ARGS__)
+#define select(...)	urnet_select(__VA_ARGS__)
+#define pselect(...)	urnet_pselect(__VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,18 +24,6 @@
 #define URNET_COMPAT_MACROS
 #include "urnet_compat.h"
 
-static uint64_t parked(void)
-{
-	struct urnet_engine_stats st;
-	uint64_t n = 0;
-
-	for (unsigned i = 0; i < urnet_engine_count(); i++) {
-		urnet_engine_get_stats(urnet_engine_pick(i), &st);
-		n += st.parked;
-	}
-	return n;
-}
-
 static int listener(struct sockaddr_in *a)
 {
 	socklen_t al = sizeof(*a);
@@ -68,7 +56,7 @@ START_TEST(test_plain_names_echo)
 {
 	struct sockaddr_in a;
 	int l = listener(&a), fd;
-	uint64_t before = parked();
+	uint64_t before = test_parked_total();
 	char buf[64];
 	pthread_t th;
 
@@ -90,7 +78,7 @@ START_TEST(test_plain_names_echo)
 	ck_assert_int_eq(close(fd), 0);
 	ck_assert_int_eq(close(l), 0);
 	/* The echo's reads and the client's recvs waited on the engine. */
-	ck_assert_uint_gt(parked() - before, 0);
+	ck_assert_uint_gt(test_parked_total() - before, 0);
 }
 END_TEST
 
@@ -123,13 +111,13 @@ START_TEST(test_plain_close_wakes_read)
 	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_eq(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
 	s = accept(l, NULL, NULL);
-	before = parked();
+	before = test_parked_total();
 	r.fd = c;
 	ck_assert_int_eq(pthread_create(&th, NULL, reader_main, &r), 0);
 	/* Until the reader waits on the engine (bounded). */
-	for (int i = 0; i < 10000 && parked() == before; i++)
+	for (int i = 0; i < 10000 && test_parked_total() == before; i++)
 		usleep(1000);
-	ck_assert_uint_gt(parked(), before);
+	ck_assert_uint_gt(test_parked_total(), before);
 	ck_assert_int_eq(close(c), 0);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(r.ret, -1);

@@ -19,34 +19,6 @@
 
 #include "compat_util.h"
 
-static int fds_before;
-
-
-/* Start the engines first: their ring and eventfds are not leaks. */
-static void setup(void)
-{
-	for (unsigned i = 0; i < urnet_engine_count(); i++)
-		ck_assert_ptr_nonnull(urnet_engine_pick(i));
-	fds_before = test_count_fds();
-}
-
-static void teardown(void)
-{
-	ck_assert_int_eq(test_count_fds(), fds_before);
-}
-
-static uint64_t parked_total(void)
-{
-	struct urnet_engine_stats st;
-	uint64_t n = 0;
-
-	for (unsigned i = 0; i < urnet_engine_count(); i++) {
-		urnet_engine_get_stats(urnet_engine_pick(i), &st);
-		n += st.parked;
-	}
-	return n;
-}
-
 static void set_timeo(int fd, int opt, long ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
@@ -173,7 +145,7 @@ START_TEST(test_big_transfer)
 	pthread_join(th, NULL);
 	ck_assert_uint_eq(got, BIG);
 	ck_assert_uint_eq(sum, w.sum);
-	ck_assert_uint_gt(parked_total(), 0);
+	ck_assert_uint_gt(test_parked_total(), 0);
 	urnet_close(c);
 	urnet_close(s);
 }
@@ -1021,7 +993,7 @@ static Suite *compat_suite(void)
 	TCase *t;
 
 	t = tcase_create("behaviour");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_echo_tcp4);
 	tcase_add_test(t, test_echo_tcp6);
@@ -1049,7 +1021,7 @@ static Suite *compat_suite(void)
 	suite_add_tcase(s, t);
 
 	t = tcase_create("passthrough");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, test_nonblocking_passthrough);
 	tcase_add_test(t, test_nonblocking_accept_connect);
@@ -1059,7 +1031,7 @@ static Suite *compat_suite(void)
 	suite_add_tcase(s, t);
 
 	t = tcase_create("signals");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, test_eintr_without_restart);
 	tcase_add_test(t, test_restart_with_sa_restart);
@@ -1071,7 +1043,7 @@ static Suite *compat_suite(void)
 	suite_add_tcase(s, t);
 
 	t = tcase_create("lifecycle");
-	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_checked_fixture(t, cu_setup, cu_teardown);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_no_fd_leak);
 	tcase_add_test(t, test_fork_child_has_own_engine);

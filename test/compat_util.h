@@ -28,6 +28,24 @@
 
 #define SEC 1000000000LL
 
+/* ---------------------------------------------------------------- fixture */
+
+/* The checked fixture: no test leaks a descriptor. */
+static int cu_fds_before;
+
+/* Start the engines first: their ring and eventfds are not leaks. */
+static inline void cu_setup(void)
+{
+	for (unsigned i = 0; i < urnet_engine_count(); i++)
+		ck_assert_ptr_nonnull(urnet_engine_pick(i));
+	cu_fds_before = test_count_fds();
+}
+
+static inline void cu_teardown(void)
+{
+	ck_assert_int_eq(test_count_fds(), cu_fds_before);
+}
+
 /* ---------------------------------------------------------------- addresses */
 
 struct caddr {

@@ -3,7 +3,9 @@
  * A libc-only program with known blocked calls, for test/top.sh to look at
  * through urnet-top while it runs under urnet-run: 100 threads in read()
  * on connections to a known listener, 10 in accept() on listeners of their
- * own, 5 in connect() to a listener whose backlog is full.  It prints one
+ * own, 5 in connect() to a listener whose backlog is full, and POLLERS
+ * (argv[1], 10 unless given) in poll() on connections nobody writes to.
+ * It prints one
  * "expect CALL FD LOCAL PEER NAME" line per blocked call, then "ready",
  * and obeys its standard input: "release N" ends reader N's read (the
  * thread returns and is joined; "released FD" is printed once it has),
@@ -11,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sched.h>
 #include <time.h>
 
@@ -19,6 +22,7 @@
 #define READERS 100
 #define ACCEPTERS 10
 #define CONNECTERS 5
+#define POLLERS_MAX 10
 
 struct blocked_call {
 	pthread_t t;
@@ -28,6 +32,7 @@ struct blocked_call {
 };
 
 static struct blocked_call readers[READERS], accepters[ACCEPTERS], connecters[CONNECTERS];
+static struct blocked_call pollers[POLLERS_MAX];
 
 static void *read_main(void *arg)
 {
@@ -45,6 +50,16 @@ static void *accept_main(void *arg)
 
 	pthread_setname_np(pthread_self(), b->name);
 	accept(b->fd, NULL, NULL);	/* never returns: nobody connects */
+	return NULL;
+}
+
+static void *poll_main(void *arg)
+{
+	struct blocked_call *b = arg;
+	struct pollfd p = { .fd = b->fd, .events = POLLIN };
+
+	pthread_setname_np(pthread_self(), b->name);
+	poll(&p, 1, -1);	/* never returns: nobody writes */
 	return NULL;
 }
 
@@ -110,16 +125,18 @@ static void wait_queue(int l, unsigned n)
 	CHECK(0, "the backlog never filled");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct sockaddr_in la, full;
-	int l, fl, filler, peers[READERS];
+	int l, fl, filler, peers[READERS], poll_peers[POLLERS_MAX];
+	int npoll = argc > 1 ? atoi(argv[1]) : POLLERS_MAX;
 	char line[64];
 
 	mode = "waits";
 	watchdog(600);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	l = tcp_listener(&la, READERS);
+	CHECK(npoll >= 0 && npoll <= POLLERS_MAX, "the number of pollers");
+	l = tcp_listener(&la, READERS + POLLERS_MAX);
 	for (int i = 0; i < READERS; i++) {
 		struct blocked_call *b = &readers[i];
 
@@ -130,6 +147,17 @@ int main(void)
 		CHECK(peers[i] >= 0, "accept");
 		snprintf(b->name, sizeof(b->name), "rd-%d", i);
 		expect("read", b->fd, b->name, &la);
+	}
+	for (int i = 0; i < npoll; i++) {
+		struct blocked_call *b = &pollers[i];
+
+		b->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CHECK(b->fd >= 0, "socket");
+		CHECK(connect(b->fd, (struct sockaddr *)&la, sizeof(la)) == 0, "connect");
+		poll_peers[i] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		CHECK(poll_peers[i] >= 0, "accept");
+		snprintf(b->name, sizeof(b->name), "poll-%d", i);
+		expect("poll", b->fd, b->name, &la);
 	}
 	for (int i = 0; i < ACCEPTERS; i++) {
 		struct blocked_call *b = &accepters[i];
@@ -162,6 +190,8 @@ int main(void)
 	for (int i = 0; i < CONNECTERS; i++)
 		CHECK(pthread_create(&connecters[i].t, NULL, connect_main, &connecters[i]) == 0,
 		      "thread");
+	for (int i = 0; i < npoll; i++)
+		CHECK(pthread_create(&pollers[i].t, NULL, poll_main, &pollers[i]) == 0, "thread");
 	printf("pid %d\nready\n", (int)getpid());
 	while (fgets(line, sizeof(line), stdin)) {
 		int n;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "thread_state.h"
+#include "urnet_engine.h"
 
 /* Open fds of this process, from /proc/self/fd (the DIR's own fd excluded). */
 static inline int test_count_fds(void)
@@ -88,6 +89,19 @@ static inline bool test_wait_sleeping(pid_t tid)
 	_Atomic bool never = false;
 
 	return test_wait_blocked(&t, &never, false);
+}
+
+/* Every engine's parked callers so far: a wait the engine served adds one. */
+static inline uint64_t test_parked_total(void)
+{
+	struct urnet_engine_stats st;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < urnet_engine_count(); i++) {
+		urnet_engine_get_stats(urnet_engine_pick(i), &st);
+		n += st.parked;
+	}
+	return n;
 }
 
 /* xorshift64*: a reproducible byte stream per seed. */

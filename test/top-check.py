@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # The checks of test/top.sh: runs test/plain-waits under urnet-run and
 # looks at it with urnet-top.
-#   top-check.py URUN PROGRAM URNET_TOP
+#   top-check.py URUN PROGRAM URNET_TOP [POLLERS]
 import json
 import os
 import shutil
@@ -10,6 +10,7 @@ import sys
 import time
 
 urun, prog, top = sys.argv[1].split(), sys.argv[2], sys.argv[3]
+npoll = int(sys.argv[4]) if len(sys.argv) > 4 else 10
 
 
 def fail(msg):
@@ -30,7 +31,7 @@ def keyed(snap):
     return {(w["call"], w["fd"]): w for w in snap}
 
 
-p = subprocess.Popen(urun + [prog], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+p = subprocess.Popen(urun + [prog, str(npoll)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 expected = {}
 pid = None
 for line in p.stdout:
@@ -41,7 +42,7 @@ for line in p.stdout:
         pid = int(f[1])
     elif f[0] == "ready":
         break
-if pid is None or len(expected) != 115:
+if pid is None or len(expected) != 115 + npoll:
     fail("the program did not start: %d calls, pid %s" % (len(expected), pid))
 
 # Every blocked call parks at its own pace: look until all are there (bounded).
@@ -68,7 +69,8 @@ for k, want in expected.items():
         fail("%s: thread name %s, want %s" % (k, got["name"], want["name"]))
     if got["deadline_ns"] is not None or got["wait_ns"] < 0:
         fail("%s: wait %s deadline %s" % (k, got["wait_ns"], got["deadline_ns"]))
-print("top-check: 100 reads, 10 accepts, 5 connects listed with their fds and addresses")
+print("top-check: 100 reads, 10 accepts, 5 connects, %d polls listed with their fds and addresses"
+      % npoll)
 
 second = keyed(snapshot())
 if set(second) != set(expected):
