@@ -13,6 +13,9 @@ backends=${URNET_TEST_BACKENDS:-default syscall}
 # test names its own resolver file (test/resolve.sh), there are none.
 URNET_RESOLV_CONF=${URNET_RESOLV_CONF:-/dev/null}
 export URNET_RESOLV_CONF
+# Nor may curl, wget or any client send a test's request to a proxy the
+# machine's environment names: every test's traffic stays on loopback.
+unset http_proxy https_proxy ftp_proxy all_proxy HTTP_PROXY HTTPS_PROXY FTP_PROXY ALL_PROXY
 ran=0
 for be in $backends; do
 	echo "=== ${1##*/}${2:+ ${2##*/}}: backend $be"
