@@ -6,7 +6,15 @@
 # urnet-run, both served by the engine.
 . "${srcdir:-.}/test/preload-lib.sh"
 
-for m in flags timeo signals mmsg shutdown; do
+modes="flags timeo signals mmsg shutdown"
+case $runtime in
+*tsan*)
+	# ThreadSanitizer runs a handler only at the thread's next libc
+	# call, so a call restarted after one (SA_RESTART) never sees it.
+	echo "(ThreadSanitizer build: the signals case not run)"
+	modes="flags timeo mmsg shutdown" ;;
+esac
+for m in $modes; do
 	same_as_bare "$B/test/plain-dgram" "$m"
 done
 
