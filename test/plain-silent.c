@@ -45,21 +45,6 @@ static void report(const char *what, long ret, long long start, long long want_m
 	fprintf(stderr, "%s took %lld ms (limit %lld ms)\n", what, took, want_ms);
 }
 
-static int listener(struct sockaddr_in *a, int backlog)
-{
-	socklen_t al = sizeof(*a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(l >= 0, "socket");
-	CHECK(bind(l, (struct sockaddr *)a, sizeof(*a)) == 0, "bind");
-	CHECK(listen(l, backlog) == 0, "listen");
-	CHECK(getsockname(l, (struct sockaddr *)a, &al) == 0, "getsockname");
-	return l;
-}
-
 static int silent_case(long long limit, bool own)
 {
 	struct sockaddr_in a;
@@ -80,7 +65,7 @@ static int silent_case(long long limit, bool own)
 	report("recv", ret, start, limit);
 	if (own)
 		return 0;
-	l = listener(&a, 8);
+	l = tcp_listener(&a, 8);
 	start = now_ms();
 	ret = accept(l, NULL, NULL);
 	report("accept", ret, start, limit);
@@ -92,7 +77,7 @@ static int connect_case(long long limit)
 	struct sockaddr_in a;
 	struct pollfd pf;
 	long long start;
-	int l = listener(&a, 0), held[2], fd;
+	int l = tcp_listener(&a, 0), held[2], fd;
 	long ret;
 
 	/* One connection fills a backlog of 0; the kernel then drops further SYNs. */

@@ -101,23 +101,6 @@ static void set_nonblock(int fd, int on)
 	CHECK(fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) == 0, "F_SETFL");
 }
 
-/* A loopback TCP listener with the given backlog; its address in *a. */
-static int listener(struct sockaddr_in *a, int backlog)
-{
-	socklen_t al = sizeof(*a);
-	int l;
-
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(l >= 0, "socket");
-	CHECK(bind(l, (struct sockaddr *)a, sizeof(*a)) == 0, "bind");
-	CHECK(listen(l, backlog) == 0, "listen");
-	CHECK(getsockname(l, (struct sockaddr *)a, &al) == 0, "getsockname");
-	return l;
-}
-
 static int tcp_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -132,7 +115,7 @@ static int tcp_socket(void)
  */
 static int full_listener(struct sockaddr_in *a, int *filler)
 {
-	int l = listener(a, 0);
+	int l = tcp_listener(a, 0);
 
 	*filler = tcp_socket();
 	CHECK(connect(*filler, (struct sockaddr *)a, sizeof(*a)) == 0, "filler connect");
@@ -256,14 +239,14 @@ static void mode_connect_again_timeout(void)
 static void mode_connect_refused_again(void)
 {
 	struct sockaddr_in a;
-	int l = listener(&a, 8), fd = tcp_socket(), ret;
+	int l = tcp_listener(&a, 8), fd = tcp_socket(), ret;
 
 	close(l);
 	ret = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	say("connect to a closed port", ret, errno);
 	ret = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	say("connect again", ret, errno);
-	l = listener(&a, 8);
+	l = tcp_listener(&a, 8);
 	ret = connect(fd, (struct sockaddr *)&a, sizeof(a));
 	say("connect to a listener", ret, errno);
 	close(l);
@@ -366,7 +349,7 @@ static void fd_limit(bool hard)
 	if (hard)
 		rl.rlim_max = 64;
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
-	l = listener(&a, 8);
+	l = tcp_listener(&a, 8);
 	for (int i = 0; i < PAIRS; i++)
 		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv[i]) == 0,
 		      "socketpair");
@@ -475,7 +458,7 @@ static void mode_negative_rcvtimeo(void)
 	struct sockaddr_in a;
 	struct reader r;
 	pthread_t t;
-	int sv[2], l = listener(&a, 8), d, ret;
+	int sv[2], l = tcp_listener(&a, 8), d, ret;
 	char c;
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");

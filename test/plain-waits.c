@@ -72,21 +72,6 @@ static void *connect_main(void *arg)
 	return NULL;
 }
 
-static int tcp_listener(struct sockaddr_in *a, int backlog)
-{
-	socklen_t al = sizeof(*a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(l >= 0, "socket");
-	CHECK(bind(l, (struct sockaddr *)a, sizeof(*a)) == 0, "bind");
-	CHECK(listen(l, backlog) == 0, "listen");
-	CHECK(getsockname(l, (struct sockaddr *)a, &al) == 0, "getsockname");
-	return l;
-}
-
 static const char *text(const struct sockaddr_in *a, char *buf, size_t size)
 {
 	char host[INET_ADDRSTRLEN];

@@ -37,19 +37,28 @@ static const char *mode = "?";
 	}								\
 } while (0)
 
+/* A loopback TCP listener with the given backlog; its address in *a. */
+static inline int tcp_listener(struct sockaddr_in *a, int backlog)
+{
+	socklen_t al = sizeof(*a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(l >= 0, "socket");
+	CHECK(bind(l, (struct sockaddr *)a, sizeof(*a)) == 0, "bind");
+	CHECK(listen(l, backlog) == 0, "listen");
+	CHECK(getsockname(l, (struct sockaddr *)a, &al) == 0, "getsockname");
+	return l;
+}
+
 /* A connected TCP pair on loopback made with the plain calls. */
 static inline void tcp_pair(int *c, int *s)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t al = sizeof(a);
-	int l;
+	struct sockaddr_in a;
+	int l = tcp_listener(&a, 8);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(l >= 0, "socket");
-	CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0, "bind");
-	CHECK(listen(l, 8) == 0, "listen");
-	CHECK(getsockname(l, (struct sockaddr *)&a, &al) == 0, "getsockname");
 	*c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(*c >= 0, "socket");
 	CHECK(connect(*c, (struct sockaddr *)&a, sizeof(a)) == 0, "connect");
