@@ -222,7 +222,7 @@ END {
 		target("`echo-urnet` / `echo-threads`, p99 latency", u, t, 100, sl[j], "p99", "<=", 1.00)
 	for (j = 1; j <= nsizes; j++)
 		target("`echo-urnet` / `echo-threads`, p50 latency", u, t, 1, sl[j], "p50", "<=", 1.20)
-	for (i = 2; i <= nconns; i++)
+	for (i = 1; i <= nconns; i++)
 		for (j = 1; j <= nsizes; j++)
 			target("`echo-threads` under `urnet-run` / bare, requests/s", "echo-threads+preload", t,
 			       cl[i], sl[j], "rps", ">=", 0.95)
@@ -260,7 +260,7 @@ END {
 	for (i = 2; i <= nconns; i++)
 		for (j = 1; j <= nsizes; j++)
 			cpu_split("`echo-urnet` / `echo-threads`", u, t, cl[i], sl[j])
-	for (i = 2; i <= nconns; i++)
+	for (i = 1; i <= nconns; i++)
 		for (j = 1; j <= nsizes; j++)
 			cpu_split("`echo-threads` under `urnet-run` / bare", "echo-threads+preload", t, cl[i], sl[j])
 

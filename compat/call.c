@@ -15,6 +15,7 @@
 #include "call.h"
 #include "fdmode.h"
 #include "iotimeout.h"
+#include "kernel_wait.h"
 #include "libc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -211,34 +212,6 @@ int urnet__call_prepare_io(struct urnet__call *c, int dir)
 	return prepare(c, dir, !urnet__fd_new_numbers_tracked());
 }
 
-/*
- * The syscall backend sleeps in ppoll(), which the kernel never restarts
- * after a handler, and neither is a futex wait with a timeout.  An untimed
- * blocking socket call is restarted when the handler has SA_RESTART;
- * without knowing which signal ran, restart only if every installed
- * handler asks for it.
- */
-static bool handlers_all_restart(void)
-{
-	struct sigaction sa;
-	int sig;
-
-	for (sig = 1; sig < NSIG; sig++) {
-		/* Faults hit the thread that caused them, never one asleep in ppoll. */
-		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
-		    sig == SIGTRAP || sig == SIGSYS)
-			continue;
-		if (sigaction(sig, NULL, &sa) < 0)
-			continue;	/* SIGKILL, SIGSTOP, the C library's own */
-		if (!(sa.sa_flags & SA_SIGINFO) &&
-		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
-			continue;
-		if (!(sa.sa_flags & SA_RESTART))
-			return false;
-	}
-	return true;
-}
-
 static int map_wait(int ret)
 {
 	switch (ret) {
@@ -255,7 +228,8 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap, unsigned kin
 {
 	struct urnet__ready *r = c->ready;
 	bool sys = urnet__engine_is_syscall(r->engine);
-	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT | URNET__WAIT_KIND(kind);
+	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT | URNET__WAIT_KERNEL_FIRST |
+			 URNET__WAIT_KIND(kind);
 	int ret;
 
 	if (urnet__fd_closing(c->ent))
@@ -277,7 +251,7 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap, unsigned kin
 		 * wait would be, if nothing has moved yet.
 		 */
 		if (ret == -EINTR && sys && !c->deadline[dir] && !c->progress &&
-		    handlers_all_restart())
+		    urnet__handlers_all_restart())
 			continue;
 		break;
 	}

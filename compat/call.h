@@ -34,7 +34,7 @@ struct urnet__call {
 	bool prepared[2];
 	bool nonblock;
 	bool flags_known;
-	bool plain;		/* the message is one buffer of ours: recv/send do */
+	bool plain;		/* one buffer of ours, no control data: recvfrom/sendto do */
 	bool dgram;		/* SOCK_DGRAM: every call moves whole datagrams */
 	/*
 	 * Part of the data has moved: as in the kernel, any signal handler

@@ -25,11 +25,11 @@
 #include "urnet_compat.h"
 
 /*
- * A message of our own making (one buffer, no address, no control data)
- * goes through recv/send, which the kernel serves without copying in a
- * msghdr and importing an iovec.  Lengths past INT_MAX, which the kernel
- * cuts down anyway, keep to recvmsg/sendmsg: memory checkers such as
- * valgrind try to check the whole of a recv/send buffer.
+ * A message of our own making (one buffer, an address or none, no control
+ * data) goes through recvfrom/sendto, which the kernel serves without
+ * copying in a msghdr and importing an iovec.  Lengths past INT_MAX, which
+ * the kernel cuts down anyway, keep to recvmsg/sendmsg: memory checkers
+ * such as valgrind try to check the whole of a recv/send buffer.
  */
 static bool plain_msg(const struct urnet__call *c, const struct msghdr *m)
 {
@@ -41,8 +41,9 @@ static ssize_t try_recvmsg(const struct urnet__call *c, struct msghdr *m, int fl
 	ssize_t n;
 
 	if (plain_msg(c, m))
-		n = urnet__libc()->recv(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
-					flags | MSG_DONTWAIT);
+		n = urnet__libc()->recvfrom(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
+					    flags | MSG_DONTWAIT, m->msg_name,
+					    m->msg_name ? &m->msg_namelen : NULL);
 	else
 		n = urnet__libc()->recvmsg(c->fd, m, flags | MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
@@ -53,8 +54,8 @@ static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, 
 	ssize_t n;
 
 	if (plain_msg(c, m))
-		n = urnet__libc()->send(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
-					flags | MSG_DONTWAIT);
+		n = urnet__libc()->sendto(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
+					  flags | MSG_DONTWAIT, m->msg_name, m->msg_namelen);
 	else
 		n = urnet__libc()->sendmsg(c->fd, m, flags | MSG_DONTWAIT);
 	return n < 0 ? -errno : n;
@@ -335,7 +336,7 @@ ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr
 		m.msg_name = addr;
 		m.msg_namelen = *addrlen;
 	}
-	n = do_recvmsg(fd, &m, flags, !m.msg_name);
+	n = do_recvmsg(fd, &m, flags, true);
 	if (n == URNET__PASS)
 		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
 	if (n >= 0 && addr && addrlen)
@@ -362,7 +363,7 @@ ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 
 	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen);
-	return OR_LIBC(do_sendmsg(fd, &m, flags, !addr),
+	return OR_LIBC(do_sendmsg(fd, &m, flags, true),
 		       urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen));
 }
 

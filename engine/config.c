@@ -16,6 +16,9 @@
 #include "engine.h"
 
 #define RING_ENTRIES_MAX	32768
+/* URNET_KERNEL_WAIT_US: a preloaded call's first wait in the kernel (kernel_wait.c). */
+#define KERNEL_WAIT_US_DEFAULT	10000
+#define KERNEL_WAIT_US_MAX	1000000
 /* URNET_ENGINE_POLL_US, poll_us: the engine's longest idle spin. */
 #define POLL_US_DEFAULT		50
 #define POLL_US_MAX		10000
@@ -100,6 +103,12 @@ int64_t urnet__config_poll_ns(const struct urnet_engine_config *cfg)
 unsigned long urnet__config_slice_us(const struct urnet_engine_config *cfg)
 {
 	return knob_us(cfg->slice_us, SLICE_US_DEFAULT);
+}
+
+int64_t urnet__env_kernel_wait_ns(void)
+{
+	return (int64_t)env_ulong("URNET_KERNEL_WAIT_US", 0, KERNEL_WAIT_US_MAX,
+				  KERNEL_WAIT_US_DEFAULT) * 1000;
 }
 
 unsigned urnet__env_engines(unsigned max)

@@ -68,13 +68,14 @@ static void print_stats_at_exit(void)
 	n = snprintf(line, sizeof(line),
 		     "urnet-stats: pid=%d backend=%s engines=%u submitted=%llu completed=%llu "
 		     "batches=%llu engine_wakeups=%llu parked=%llu readiness=%llu syscall_ops=%llu "
-		     "io_limited=%llu\n",
+		     "io_limited=%llu kernel_waits=%llu\n",
 		     (int)getpid(), backend ? backend : "none", engines,
 		     (unsigned long long)sum.submitted, (unsigned long long)sum.completed,
 		     (unsigned long long)sum.batches, (unsigned long long)sum.engine_wakeups,
 		     (unsigned long long)sum.parked, (unsigned long long)sum.readiness,
 		     (unsigned long long)sum.syscall_ops,
-		     (unsigned long long)urnet__io_limit_count());
+		     (unsigned long long)urnet__io_limit_count(),
+		     (unsigned long long)urnet__kernel_wait_count());
 	if (n > 0 && urnet__libc()->write(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* stderr closed: nobody to tell */
 	}

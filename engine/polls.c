@@ -47,11 +47,38 @@ static void retired(struct urnet__ready *r)
 	urnet__futex_wake(&r->retired, 1);
 }
 
+/*
+ * A multishot read poll reports every arrival, also while nobody waits: a
+ * reader that keeps up (a bulk transfer), or one whose waits the kernel
+ * ends before they reach the engine (ready.c), costs the engine a
+ * completion per arrival for nothing.  After a few such reports in a row
+ * the poll is taken out of the ring; the next wait puts it back, and the
+ * new poll reports at once what arrived in between.
+ */
+static void unused_poll(urnet_engine *e, struct urnet__ready *r, int dir)
+{
+	if (dir != URNET__READ || r->unarming)
+		return;
+	if (atomic_load_explicit(&r->waiters[dir], memory_order_seq_cst) ||
+	    atomic_load_explicit(&r->grouped[dir], memory_order_seq_cst)) {
+		r->unused_cqes = 0;
+		return;
+	}
+	if (++r->unused_cqes < URNET__POLL_UNUSED_MAX)
+		return;
+	r->unarming = true;
+	urnet__engine_cancel(e, urnet__tagged(r, URNET__TAG_READ));
+}
+
 void urnet__poll_cqe(urnet_engine *e, struct urnet__ready *r, int dir, int res,
 		     unsigned flags)
 {
-	if (!(flags & IORING_CQE_F_MORE)) {
+	if (flags & IORING_CQE_F_MORE) {
+		unused_poll(e, r, dir);
+	} else {
 		r->in_ring &= ~(1u << dir);
+		r->unused_cqes = 0;
+		r->unarming = false;
 		e->live_polls--;
 		if (!r->in_ring)
 			urnet__list_del(&r->polled_link);

@@ -29,10 +29,15 @@ enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 /* What a read waits for; POLLPRI also tells that a read may stop at an urgent mark. */
 #define URNET__POLL_READ	(POLLIN | POLLRDHUP | POLLPRI)
 
+/* Read reports in a row that nobody waits for before the poll leaves the ring. */
+#define URNET__POLL_UNUSED_MAX	4
+
 /* urnet__ready_wait() flags */
 #define URNET__WAIT_EINTR	(1u << 0)	/* return -EINTR when a signal handler ran */
 #define URNET__WAIT_CANCELPOINT	(1u << 1)	/* the sleep is a pthread cancellation point */
 #define URNET__WAIT_ANY_SIGNAL	(1u << 2)	/* -EINTR after any handler, SA_RESTART too */
+/* A short wait may sleep in the kernel on the fd first (kernel_wait.h). */
+#define URNET__WAIT_KERNEL_FIRST	(1u << 3)
 /*
  * What the waiting call is, for the list of parked calls (waits.h): an
  * enum urnet__wait_kind in the flags' second byte; none says read or
@@ -62,12 +67,16 @@ struct urnet__ready {
 	_Atomic uint32_t sweep_wanted;	/* urnet__ready_watch_identity was called */
 	_Atomic uint32_t swept;		/* bumped each time the file was found changed */
 	_Atomic uint64_t watch_dev, watch_ino;	/* the file fd should name */
+	/* How long the last wait in each direction took (kernel_wait.h). */
+	_Atomic int64_t last_wait_ns[2];
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
 	struct urnet__qnode arm_node[2];
 	struct urnet__qnode retire_node;
 	/* Engine thread only. */
 	uint32_t in_ring;		/* bit per direction: a poll is live in the ring */
 	bool retire_pending;
+	bool unarming;			/* the read poll is being taken out (polls.c) */
+	uint8_t unused_cqes;		/* read reports in a row that nobody waited for */
 	struct urnet__list polled_link;	/* in the engine's polled list while in_ring */
 	uint32_t sweep_seq[2];		/* sweep.c: seq at the last tick */
 	uint8_t sweep_quiet, sweep_every;	/* quiet ticks so far, and needed */
@@ -129,6 +138,9 @@ static inline bool urnet__ready_take_drained(struct urnet__ready *r, uint32_t *s
  * called), -EINTR (only with URNET__WAIT_EINTR, a signal handler ran; an
  * untimed wait is restarted by the kernel when the handler has SA_RESTART,
  * unless URNET__WAIT_ANY_SIGNAL is given too).
+ * With URNET__WAIT_KERNEL_FIRST, a wait whose last wait in dir was short
+ * first sleeps in the kernel on the fd itself, for a bounded window
+ * (kernel_wait.h): a close or kick is then seen when the window ends.
  * With URNET__WAIT_CANCELPOINT, pthread_cancel() ends the sleep: the thread
  * is cancelled with r's bookkeeping undone (only the sleep itself runs with
  * asynchronous cancellation; arming the engine's poll never does).

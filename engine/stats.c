@@ -11,15 +11,30 @@
 
 #include "engine.h"
 
+/* Add n to the slot of the CPU the caller runs on. */
+static void slot_add(struct urnet__count_slot *slots, uint64_t n)
+{
+	int cpu = sched_getcpu();
+
+	urnet__stat_add(&slots[(unsigned)(cpu < 0 ? 0 : cpu) % URNET__PARKED_SLOTS].n, n);
+}
+
+static uint64_t slots_sum(const struct urnet__count_slot *slots)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < URNET__PARKED_SLOTS; i++)
+		n += atomic_load_explicit(&slots[i].n, memory_order_relaxed);
+	return n;
+}
+
 void urnet__totals_read(const struct urnet__totals *t, struct urnet_engine_stats *out)
 {
 	out->submitted = atomic_load_explicit(&t->submitted, memory_order_relaxed);
 	out->completed = atomic_load_explicit(&t->completed, memory_order_relaxed);
 	out->batches = atomic_load_explicit(&t->batches, memory_order_relaxed);
 	out->engine_wakeups = atomic_load_explicit(&t->engine_wakeups, memory_order_relaxed);
-	out->parked = 0;
-	for (unsigned i = 0; i < URNET__PARKED_SLOTS; i++)
-		out->parked += atomic_load_explicit(&t->parked[i].n, memory_order_relaxed);
+	out->parked = slots_sum(t->parked);
 	out->readiness = atomic_load_explicit(&t->readiness, memory_order_relaxed);
 	out->syscall_ops = atomic_load_explicit(&t->syscall_ops, memory_order_relaxed);
 }
@@ -51,9 +66,7 @@ void urnet__totals_add(struct urnet__totals *t, const struct urnet_engine_stats 
 
 void urnet__totals_add_parked(struct urnet__totals *t, uint64_t n)
 {
-	int cpu = sched_getcpu();
-
-	urnet__stat_add(&t->parked[(unsigned)(cpu < 0 ? 0 : cpu) % URNET__PARKED_SLOTS].n, n);
+	slot_add(t->parked, n);
 }
 
 void urnet__engine_count_parked(urnet_engine *e)
@@ -64,6 +77,22 @@ void urnet__engine_count_parked(urnet_engine *e)
 void urnet__engine_count_syscall_op(urnet_engine *e)
 {
 	urnet__stat_add(&e->stats.syscall_ops, 1);
+}
+
+/*
+ * Waits that began in the kernel (kernel_wait.c), for the exit stats line:
+ * process-wide, counted per CPU slot as parks are.
+ */
+static struct urnet__count_slot kernel_waits[URNET__PARKED_SLOTS];
+
+void urnet__count_kernel_wait(void)
+{
+	slot_add(kernel_waits, 1);
+}
+
+uint64_t urnet__kernel_wait_count(void)
+{
+	return slots_sum(kernel_waits);
 }
 
 void urnet_engine_get_stats(const urnet_engine *e, struct urnet_engine_stats *out)
