@@ -15,7 +15,6 @@
 #include "call.h"
 #include "fdmode.h"
 #include "iotimeout.h"
-#include "kernel_wait.h"
 #include "libc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -44,6 +43,7 @@ bool urnet__call_begin(struct urnet__call *c, int fd)
 	c->progress = false;
 	c->check_when_swept = false;
 	c->connecting = false;
+	c->no_kernel_wait = false;
 	return true;
 }
 
@@ -123,6 +123,72 @@ static int64_t sock_timeo_us(struct urnet__call *c, int dir)
 	if (t >= 0 && t <= UINT32_MAX)	/* longer ones are asked for every time */
 		urnet__fd_mode_put(&c->ent->timeo_us[dir], gen, (uint32_t)t);
 	return t;
+}
+
+/*
+ * Short waits in the kernel.  A thread parked on the engine is woken in
+ * two hops: the kernel reports readiness to the engine thread, which then
+ * wakes the caller.  A plain blocking call is woken in one, inside the
+ * sender's own system call, and a conversation of short waits (a
+ * ping-pong, a request and its answer, a bulk transfer whose two ends keep
+ * pace) pays the second hop on every message: a wake-up of another
+ * thread, often on another CPU.  So once a wait on an fd was short, the
+ * next one in that direction is the kernel's, exactly as without urnet
+ * (signals, SO_*TIMEO, a close from another thread); once one was long,
+ * the next goes back to the engine.  The first wait on an fd goes to the
+ * engine: nothing says yet that it will be short.
+ */
+static int64_t short_wait_ns(void)
+{
+	static _Atomic int64_t ns = -1;
+	int64_t v = atomic_load_explicit(&ns, memory_order_relaxed);
+
+	if (v < 0) {
+		v = urnet__env_kernel_wait_ns();
+		atomic_store_explicit(&ns, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+void urnet__call_note_wait(struct urnet__fdent *e, int dir, int64_t ns)
+{
+	uint32_t bit = 1u << dir;
+
+	if (ns <= short_wait_ns())
+		atomic_fetch_or_explicit(&e->short_wait, bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&e->short_wait, ~bit, memory_order_relaxed);
+}
+
+bool urnet__call_waits_in_kernel(struct urnet__call *c, int dir)
+{
+	struct urnet__ready *r;
+	bool limited;
+
+	if (c->no_kernel_wait || !short_wait_ns() ||
+	    !(atomic_load_explicit(&c->ent->short_wait, memory_order_relaxed) & (1u << dir)))
+		return false;
+	/* A non-blocking fd (or an error learning it): the usual path says so. */
+	if (urnet__call_nonblock(c) != 0)
+		return false;
+	urnet__io_limit_deadline(URNET__LIMIT_IO, 0, &limited);
+	if (limited)
+		return false;
+	if (c->progress && sock_timeo_us(c, dir) != 0)
+		return false;
+	/*
+	 * While an engine poll is in the ring it holds the file the number
+	 * named when it was armed: if that file was closed and the number
+	 * handed out again where the module could not see it (a raw system
+	 * call), only a wait on the engine would find out and let go of it.
+	 * So look first (the poll leaves the ring once its reports go unused);
+	 * a changed file is forgotten, and the kernel's call serves the new one.
+	 */
+	r = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
+	if (r && (atomic_load_explicit(&r->armed[URNET__READ], memory_order_relaxed) ||
+		  atomic_load_explicit(&r->armed[URNET__WRITE], memory_order_relaxed)))
+		urnet__fd_revalidate(c->ent, c->fd);
+	return urnet__call_to_kernel(c) == 0;
 }
 
 static int64_t sock_deadline(struct urnet__call *c, int dir)
@@ -212,6 +278,34 @@ int urnet__call_prepare_io(struct urnet__call *c, int dir)
 	return prepare(c, dir, !urnet__fd_new_numbers_tracked());
 }
 
+/*
+ * The syscall backend sleeps in ppoll(), which the kernel never restarts
+ * after a handler, and neither is a futex wait with a timeout.  An untimed
+ * blocking socket call is restarted when the handler has SA_RESTART;
+ * without knowing which signal ran, restart only if every installed
+ * handler asks for it.
+ */
+static bool handlers_all_restart(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++) {
+		/* Faults hit the thread that caused them, never one asleep in ppoll. */
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+		    sig == SIGTRAP || sig == SIGSYS)
+			continue;
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue;	/* SIGKILL, SIGSTOP, the C library's own */
+		if (!(sa.sa_flags & SA_SIGINFO) &&
+		    (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
 static int map_wait(int ret)
 {
 	switch (ret) {
@@ -228,8 +322,7 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap, unsigned kin
 {
 	struct urnet__ready *r = c->ready;
 	bool sys = urnet__engine_is_syscall(r->engine);
-	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT | URNET__WAIT_KERNEL_FIRST |
-			 URNET__WAIT_KIND(kind);
+	unsigned flags = URNET__WAIT_EINTR | URNET__WAIT_CANCELPOINT | URNET__WAIT_KIND(kind);
 	int ret;
 
 	if (urnet__fd_closing(c->ent))
@@ -251,7 +344,7 @@ int urnet__call_wait(struct urnet__call *c, int dir, uint32_t snap, unsigned kin
 		 * wait would be, if nothing has moved yet.
 		 */
 		if (ret == -EINTR && sys && !c->deadline[dir] && !c->progress &&
-		    urnet__handlers_all_restart())
+		    handlers_all_restart())
 			continue;
 		break;
 	}

@@ -45,6 +45,8 @@ struct urnet__call {
 	/* The deadline is a time limit of urnet's (iotimeout.h), not SO_*TIMEO's. */
 	bool limited[2];
 	bool connecting;	/* the wait is a connect's: URNET_CONNECT_TIMEOUT's */
+	/* A loop of several calls (MSG_WAITALL, sendfile): its waits stay urnet's. */
+	bool no_kernel_wait;
 	/*
 	 * The file's identity is left to the waits: on io_uring the engine
 	 * wakes them when the number names another file (swept moves on).
@@ -99,6 +101,19 @@ URNET__HIDDEN void urnet__call_cleanup(void *c);
  * may share.  0, or -EBADF when a close had already begun.
  */
 URNET__HIDDEN int urnet__call_to_kernel(struct urnet__call *c);
+
+/*
+ * A wait about to start that the kernel may make itself, as the C
+ * library's blocking call does: the last wait on the fd in dir was short
+ * (URNET_KERNEL_WAIT_US), the fd is blocking, no time limit of urnet's
+ * applies, and after part of the data moved, no SO_*TIMEO would start
+ * again for the rest.  true: the call has left the fd (c->ent is NULL)
+ * and makes the blocking call next; false: it waits on the engine.
+ */
+URNET__HIDDEN bool urnet__call_waits_in_kernel(struct urnet__call *c, int dir);
+
+/* A wait on e in dir took ns: whether the next may be the kernel's. */
+URNET__HIDDEN void urnet__call_note_wait(struct urnet__fdent *e, int dir, int64_t ns);
 
 /* O_NONBLOCK of the file, read once per call.  -errno on failure. */
 URNET__HIDDEN int urnet__call_nonblock(struct urnet__call *c);

@@ -215,6 +215,8 @@ enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd)
 	atomic_store_explicit(&e->timeo_us[0], 0, memory_order_relaxed);
 	atomic_store_explicit(&e->timeo_us[1], 0, memory_order_relaxed);
 	atomic_store_explicit(&e->timeo_zero, 0, memory_order_relaxed);
+	/* Nor how long its waits took: the first wait on a new file is the engine's. */
+	atomic_store_explicit(&e->short_wait, 0, memory_order_relaxed);
 	atomic_store_explicit(&e->dev, st.st_dev, memory_order_relaxed);
 	atomic_store_explicit(&e->ino, st.st_ino, memory_order_relaxed);
 	atomic_store_explicit(&e->kind, k, memory_order_release);

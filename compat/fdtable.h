@@ -48,6 +48,11 @@ struct urnet__fdent {
 	 * timeout but reads back as {0, 0}, like none.  Preload module only.
 	 */
 	_Atomic uint32_t timeo_zero;
+	/*
+	 * Bit per direction: the last wait in it was short, so the next may
+	 * wait in the kernel itself (call.h, urnet__call_waits_in_kernel).
+	 */
+	_Atomic uint32_t short_wait;
 };
 
 /*

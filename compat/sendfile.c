@@ -40,6 +40,7 @@ static ssize_t send_pieces(struct urnet__call *c, int in_fd, off_t *pos, size_t 
 	if (!buf)
 		return -ENOMEM;
 	c->plain = true;
+	c->no_kernel_wait = true;
 	while (sent < count) {
 		struct iovec v = { .iov_base = buf };
 		struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };

@@ -36,29 +36,40 @@ static bool plain_msg(const struct urnet__call *c, const struct msghdr *m)
 	return c->plain && m->msg_iovlen == 1 && m->msg_iov->iov_len <= INT_MAX;
 }
 
-static ssize_t try_recvmsg(const struct urnet__call *c, struct msghdr *m, int flags)
+/* The caller's recvmsg as a try (flags with MSG_DONTWAIT), or the kernel's blocking one. */
+static ssize_t do_recv(const struct urnet__call *c, struct msghdr *m, int flags)
 {
 	ssize_t n;
 
 	if (plain_msg(c, m))
 		n = urnet__libc()->recvfrom(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
-					    flags | MSG_DONTWAIT, m->msg_name,
+					    flags, m->msg_name,
 					    m->msg_name ? &m->msg_namelen : NULL);
 	else
-		n = urnet__libc()->recvmsg(c->fd, m, flags | MSG_DONTWAIT);
+		n = urnet__libc()->recvmsg(c->fd, m, flags);
 	return n < 0 ? -errno : n;
 }
 
-static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, int flags)
+static ssize_t do_send(const struct urnet__call *c, const struct msghdr *m, int flags)
 {
 	ssize_t n;
 
 	if (plain_msg(c, m))
 		n = urnet__libc()->sendto(c->fd, m->msg_iov->iov_base, m->msg_iov->iov_len,
-					  flags | MSG_DONTWAIT, m->msg_name, m->msg_namelen);
+					  flags, m->msg_name, m->msg_namelen);
 	else
-		n = urnet__libc()->sendmsg(c->fd, m, flags | MSG_DONTWAIT);
+		n = urnet__libc()->sendmsg(c->fd, m, flags);
 	return n < 0 ? -errno : n;
+}
+
+static ssize_t try_recvmsg(const struct urnet__call *c, struct msghdr *m, int flags)
+{
+	return do_recv(c, m, flags | MSG_DONTWAIT);
+}
+
+static ssize_t try_sendmsg(const struct urnet__call *c, const struct msghdr *m, int flags)
+{
+	return do_send(c, m, flags | MSG_DONTWAIT);
 }
 
 static ssize_t try_mmsg(const struct urnet__call *c, int dir, struct mmsghdr *vec,
@@ -75,6 +86,9 @@ static ssize_t try_mmsg(const struct urnet__call *c, int dir, struct mmsghdr *ve
 struct io_try {
 	struct urnet__io io;
 	struct urnet__call *c;
+	/* The wait is the kernel's (urnet__call_waits_in_kernel): the fd is left. */
+	bool in_kernel;
+	struct urnet__fdent *ent;	/* for the note of how long it took */
 	struct msghdr *m;
 	struct mmsghdr *vec;
 	unsigned int vlen;
@@ -82,11 +96,34 @@ struct io_try {
 	bool slept;
 };
 
+static void unpark(void *arg)
+{
+	(void)arg;
+	urnet__waits_unpark();
+}
+
+/* The blocking call itself, listed among the parked calls while it lasts. */
+static ssize_t kernel_io(struct io_try *t, int dir)
+{
+	int64_t start = urnet_now_ns();
+	ssize_t n;
+
+	urnet__count_kernel_wait();
+	urnet__waits_park(t->c->fd, dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE, 0);
+	pthread_cleanup_push(unpark, NULL);
+	n = dir == URNET__READ ? do_recv(t->c, t->m, t->flags) : do_send(t->c, t->m, t->flags);
+	pthread_cleanup_pop(1);
+	urnet__call_note_wait(t->ent, dir, urnet_now_ns() - start);
+	return n;
+}
+
 static ssize_t try_io(struct urnet__io *io)
 {
 	struct io_try *t = (struct io_try *)io;
 	ssize_t n;
 
+	if (t->in_kernel)
+		return kernel_io(t, io->dir);
 	if (t->vec)
 		n = try_mmsg(t->c, io->dir, t->vec, t->vlen, t->flags);
 	else
@@ -106,7 +143,19 @@ static ssize_t try_io(struct urnet__io *io)
 static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
 {
 	struct io_try *t = (struct io_try *)io;
-	int err = urnet__call_prepare_io(t->c, io->dir);
+	int64_t start;
+	int err;
+
+	/* The kernel's own wait ended with EAGAIN: its SO_*TIMEO expired. */
+	if (t->in_kernel)
+		return -EAGAIN;
+	t->ent = t->c->ent;
+	if (!t->vec && urnet__call_waits_in_kernel(t->c, io->dir)) {
+		io->ready = NULL;
+		t->in_kernel = true;
+		return 0;
+	}
+	err = urnet__call_prepare_io(t->c, io->dir);
 
 	if (!io->ready) {
 		/* The object is new: snapshot, then try once more. */
@@ -116,8 +165,11 @@ static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
 	/* Before any try, a call that may not sleep tries first. */
 	if (err)
 		return tried ? err : URNET__IO_RETRY;
+	start = urnet_now_ns();
 	err = urnet__call_wait(t->c, io->dir, snap, URNET__WK_NONE);
 	t->slept = err == 0;
+	if (err != URNET__PASS)
+		urnet__call_note_wait(t->ent, io->dir, urnet_now_ns() - start);
 	return err;
 }
 
@@ -193,6 +245,7 @@ static ssize_t stream_recvmsg(struct urnet__call *c, struct msghdr *m, int flags
 	if (flags & MSG_PEEK)
 		return peek_all(c, m, flags);
 	flags &= ~MSG_WAITALL;
+	c->no_kernel_wait = true;
 	/*
 	 * Like the kernel: ancillary data comes with the first part that has
 	 * any, and a message that carried descriptors ends the read.
@@ -238,8 +291,8 @@ ssize_t urnet__stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int
 	ssize_t n;
 
 	n = io_once(c, URNET__WRITE, (struct msghdr *)m, flags);
-	/* A datagram goes whole or not at all. */
-	if (n <= 0 || c->dgram)
+	/* A datagram goes whole or not at all; the kernel's blocking send is the answer. */
+	if (n <= 0 || c->dgram || !c->ent)
 		return n;
 	/* The kernel took the vector: its total is in range. */
 	want = (size_t)urnet__iov_total(m->msg_iov, m->msg_iovlen);
@@ -264,6 +317,8 @@ ssize_t urnet__stream_sendmsg(struct urnet__call *c, const struct msghdr *m, int
 			break;
 		sent += (size_t)n;
 		urnet__iov_rest_skip(&rest, (size_t)n);
+		if (!c->ent)
+			break;	/* the kernel's blocking send stopped only where it had to */
 	}
 	return (ssize_t)sent;
 }

@@ -16,9 +16,9 @@
 #include "engine.h"
 
 #define RING_ENTRIES_MAX	32768
-/* URNET_KERNEL_WAIT_US: a preloaded call's first wait in the kernel (kernel_wait.c). */
-#define KERNEL_WAIT_US_DEFAULT	10000
-#define KERNEL_WAIT_US_MAX	1000000
+/* URNET_KERNEL_WAIT_US: waits this short make the next the kernel's (compat/call.c). */
+#define KERNEL_WAIT_US_DEFAULT	100000
+#define KERNEL_WAIT_US_MAX	10000000
 /* URNET_ENGINE_POLL_US, poll_us: the engine's longest idle spin. */
 #define POLL_US_DEFAULT		50
 #define POLL_US_MAX		10000

@@ -261,9 +261,7 @@ URNET__HIDDEN void urnet__totals_add(struct urnet__totals *t,
 				     const struct urnet_engine_stats *s);
 URNET__HIDDEN void urnet__totals_add_parked(struct urnet__totals *t, uint64_t n);
 URNET__HIDDEN void urnet__engine_count_parked(urnet_engine *e);
-/* Waits that began in the kernel, process-wide (the exit stats line's kernel_waits). */
-URNET__HIDDEN void urnet__count_kernel_wait(void);
-URNET__HIDDEN uint64_t urnet__kernel_wait_count(void);
+
 
 /* ---- syscall_backend.c: the engine without a ring */
 
@@ -285,8 +283,7 @@ URNET__HIDDEN unsigned long urnet__config_slice_us(const struct urnet_engine_con
 /* URNET_ENGINES: how many default engines; URNET_STATS: the exit line. */
 URNET__HIDDEN unsigned urnet__env_engines(unsigned max);
 URNET__HIDDEN bool urnet__env_stats(void);
-/* URNET_KERNEL_WAIT_US in ns (kernel_wait.c): 0 = never wait in the kernel first. */
-URNET__HIDDEN int64_t urnet__env_kernel_wait_ns(void);
+
 /* URNET_WAITS=0: no channel for urnet-top (waits_serve.c). */
 URNET__HIDDEN bool urnet__env_waits_channel(void);
 

@@ -21,7 +21,6 @@
 
 #include "engine.h"
 #include "futex.h"
-#include "kernel_wait.h"
 #include "libc.h"
 #include "ready_group.h"
 
@@ -53,9 +52,6 @@ int urnet__ready_init(struct urnet__ready *r, urnet_engine *e, int fd)
 	r->fd = fd;
 	atomic_store_explicit(&r->short_read_drains, tcp_socket(fd), memory_order_relaxed);
 	r->kick_fd = -1;
-	/* Until a wait was seen to be short, waits go to the engine (kernel_wait.c). */
-	atomic_store_explicit(&r->last_wait_ns[URNET__READ], INT64_MAX, memory_order_relaxed);
-	atomic_store_explicit(&r->last_wait_ns[URNET__WRITE], INT64_MAX, memory_order_relaxed);
 	r->arm_node[URNET__READ].kind = URNET__Q_ARM_READ;
 	r->arm_node[URNET__WRITE].kind = URNET__Q_ARM_WRITE;
 	r->retire_node.kind = URNET__Q_RETIRE;
@@ -126,26 +122,15 @@ struct waiter {
 	int dir;
 };
 
-static void waiter_leave_count(void *arg)
+static void waiter_leave(void *arg)
 {
 	struct waiter *w = arg;
 
 	atomic_fetch_sub_explicit(&w->r->waiters[w->dir], 1, memory_order_seq_cst);
-}
-
-static void waiter_leave(void *arg)
-{
-	waiter_leave_count(arg);
 	urnet__waits_unpark();
 }
 
-static void unpark(void *arg)
-{
-	(void)arg;
-	urnet__waits_unpark();
-}
-
-/* The caller parks: into the list of parked calls, out again in waiter_leave or unpark. */
+/* The caller parks: into the list of parked calls, out again in waiter_leave. */
 static void waiter_enter(struct urnet__ready *r, int dir, int64_t deadline_ns, unsigned flags)
 {
 	unsigned kind = URNET__WAIT_KIND_OF(flags);
@@ -200,12 +185,8 @@ int urnet__ready_arm(struct urnet__ready *r, int dir)
 	return 0;
 }
 
-/*
- * The futex sleep of a caller already in the list of parked calls (a wait
- * that began in the kernel, kernel_wait.c, is listed once for both parts).
- */
-static int futex_sleep(struct urnet__ready *r, int dir, uint32_t snap,
-		       int64_t deadline_ns, unsigned flags)
+static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
+		      int64_t deadline_ns, unsigned flags)
 {
 	urnet_engine *e = r->engine;
 	int ret, cancel;
@@ -218,7 +199,8 @@ static int futex_sleep(struct urnet__ready *r, int dir, uint32_t snap,
 	atomic_fetch_add_explicit(&r->waiters[dir], 1, memory_order_seq_cst);
 	if (atomic_load_explicit(&r->sweep_wanted, memory_order_relaxed))
 		urnet__sweep_ensure(e);
-	pthread_cleanup_push(waiter_leave_count, (&(struct waiter){ r, dir }));
+	waiter_enter(r, dir, deadline_ns, flags);
+	pthread_cleanup_push(waiter_leave, (&(struct waiter){ r, dir }));
 	for (;;) {
 		int64_t until = deadline_ns;
 
@@ -236,18 +218,6 @@ static int futex_sleep(struct urnet__ready *r, int dir, uint32_t snap,
 		if (ret == -EINTR && (flags & URNET__WAIT_EINTR))
 			break;
 	}
-	pthread_cleanup_pop(1);
-	return ret;
-}
-
-static int wait_futex(struct urnet__ready *r, int dir, uint32_t snap,
-		      int64_t deadline_ns, unsigned flags)
-{
-	int ret;
-
-	waiter_enter(r, dir, deadline_ns, flags);
-	pthread_cleanup_push(unpark, NULL);
-	ret = futex_sleep(r, dir, snap, deadline_ns, flags);
 	pthread_cleanup_pop(1);
 	return ret;
 }
@@ -312,32 +282,6 @@ static int wait_poll(struct urnet__ready *r, int dir, uint32_t snap,
 	return ret;
 }
 
-/*
- * A wait that may begin in the kernel (kernel_wait.c), timed so that the
- * next one knows whether that pays.
- */
-static int wait_kernel_first(struct urnet__ready *r, int dir, uint32_t snap,
-			     int64_t deadline_ns, unsigned flags)
-{
-	int64_t start = urnet_now_ns(), window = urnet__kernel_wait_window(r, dir);
-	int ret = 1, cancel;
-
-	waiter_enter(r, dir, deadline_ns, flags);
-	pthread_cleanup_push(unpark, NULL);
-	if (window && (ret = wait_over(r, dir, snap)) > 0) {
-		urnet__engine_count_parked(r->engine);
-		cancel = urnet__cancel_async_begin(flags & URNET__WAIT_CANCELPOINT);
-		ret = urnet__kernel_wait(r, dir, start, window, deadline_ns, flags);
-		urnet__cancel_async_end(cancel);
-	}
-	if (ret == 1)
-		ret = futex_sleep(r, dir, snap, deadline_ns, flags);
-	pthread_cleanup_pop(1);
-	atomic_store_explicit(&r->last_wait_ns[dir], urnet_now_ns() - start,
-			      memory_order_relaxed);
-	return ret;
-}
-
 int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
 		      int64_t deadline_ns, unsigned flags)
 {
@@ -349,8 +293,6 @@ int urnet__ready_wait(struct urnet__ready *r, int dir, uint32_t snap,
 		return -ETIMEDOUT;
 	if (r->engine->syscall_backend)
 		return wait_poll(r, dir, snap, deadline_ns, flags);
-	if (flags & URNET__WAIT_KERNEL_FIRST)
-		return wait_kernel_first(r, dir, snap, deadline_ns, flags);
 	return wait_futex(r, dir, snap, deadline_ns, flags);
 }
 

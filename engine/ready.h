@@ -36,8 +36,6 @@ enum urnet__dir { URNET__READ = 0, URNET__WRITE = 1 };
 #define URNET__WAIT_EINTR	(1u << 0)	/* return -EINTR when a signal handler ran */
 #define URNET__WAIT_CANCELPOINT	(1u << 1)	/* the sleep is a pthread cancellation point */
 #define URNET__WAIT_ANY_SIGNAL	(1u << 2)	/* -EINTR after any handler, SA_RESTART too */
-/* A short wait may sleep in the kernel on the fd first (kernel_wait.h). */
-#define URNET__WAIT_KERNEL_FIRST	(1u << 3)
 /*
  * What the waiting call is, for the list of parked calls (waits.h): an
  * enum urnet__wait_kind in the flags' second byte; none says read or
@@ -67,8 +65,6 @@ struct urnet__ready {
 	_Atomic uint32_t sweep_wanted;	/* urnet__ready_watch_identity was called */
 	_Atomic uint32_t swept;		/* bumped each time the file was found changed */
 	_Atomic uint64_t watch_dev, watch_ino;	/* the file fd should name */
-	/* How long the last wait in each direction took (kernel_wait.h). */
-	_Atomic int64_t last_wait_ns[2];
 	int kick_fd;			/* syscall backend only: EFD_SEMAPHORE eventfd */
 	struct urnet__qnode arm_node[2];
 	struct urnet__qnode retire_node;
@@ -138,9 +134,6 @@ static inline bool urnet__ready_take_drained(struct urnet__ready *r, uint32_t *s
  * called), -EINTR (only with URNET__WAIT_EINTR, a signal handler ran; an
  * untimed wait is restarted by the kernel when the handler has SA_RESTART,
  * unless URNET__WAIT_ANY_SIGNAL is given too).
- * With URNET__WAIT_KERNEL_FIRST, a wait whose last wait in dir was short
- * first sleeps in the kernel on the fd itself, for a bounded window
- * (kernel_wait.h): a close or kick is then seen when the window ends.
  * With URNET__WAIT_CANCELPOINT, pthread_cancel() ends the sleep: the thread
  * is cancelled with r's bookkeeping undone (only the sleep itself runs with
  * asynchronous cancellation; arming the engine's poll never does).
@@ -223,6 +216,16 @@ URNET__HIDDEN int64_t urnet__env_duration_ns(const char *name);
 /* A wait ended by a time limit of urnet's own (compat/iotimeout.c), and their count. */
 URNET__HIDDEN void urnet__count_io_limit(void);
 URNET__HIDDEN uint64_t urnet__io_limit_count(void);
+
+/*
+ * Waits the compat calls left to the kernel's own blocking call (the exit
+ * stats line's kernel_waits), and URNET_KERNEL_WAIT_US in ns: a wait that
+ * ended within it makes the next on the same fd and direction one of
+ * those (0: never).
+ */
+URNET__HIDDEN void urnet__count_kernel_wait(void);
+URNET__HIDDEN uint64_t urnet__kernel_wait_count(void);
+URNET__HIDDEN int64_t urnet__env_kernel_wait_ns(void);
 
 /* True when e runs without a ring. */
 URNET__HIDDEN bool urnet__engine_is_syscall(const urnet_engine *e);

@@ -80,8 +80,8 @@ void urnet__engine_count_syscall_op(urnet_engine *e)
 }
 
 /*
- * Waits that began in the kernel (kernel_wait.c), for the exit stats line:
- * process-wide, counted per CPU slot as parks are.
+ * Waits the compat calls left to the kernel (compat/call.c), for the exit
+ * stats line: process-wide, counted per CPU slot as parks are.
  */
 static struct urnet__count_slot kernel_waits[URNET__PARKED_SLOTS];
 
