@@ -133,10 +133,12 @@ static int64_t sock_timeo_us(struct urnet__call *c, int dir)
  * ping-pong, a request and its answer, a bulk transfer whose two ends keep
  * pace) pays the second hop on every message: a wake-up of another
  * thread, often on another CPU.  So once a wait on an fd was short, the
- * next one in that direction is the kernel's, exactly as without urnet
- * (signals, SO_*TIMEO, a close from another thread); once one was long,
- * the next goes back to the engine.  The first wait on an fd goes to the
- * engine: nothing says yet that it will be short.
+ * next read or write in that direction is the kernel's blocking call,
+ * made whole and exactly as without urnet (signals, SO_*TIMEO, a close
+ * from another thread), with one system call whether it waits or not;
+ * once a call was long, the next tries and waits on the engine again.
+ * The first wait on an fd goes to the engine: nothing says yet that it
+ * will be short.
  */
 static int64_t short_wait_ns(void)
 {

@@ -103,12 +103,13 @@ URNET__HIDDEN void urnet__call_cleanup(void *c);
 URNET__HIDDEN int urnet__call_to_kernel(struct urnet__call *c);
 
 /*
- * A wait about to start that the kernel may make itself, as the C
- * library's blocking call does: the last wait on the fd in dir was short
- * (URNET_KERNEL_WAIT_US), the fd is blocking, no time limit of urnet's
- * applies, and after part of the data moved, no SO_*TIMEO would start
- * again for the rest.  true: the call has left the fd (c->ent is NULL)
- * and makes the blocking call next; false: it waits on the engine.
+ * A read or write about to be made that the kernel may make whole, as
+ * the C library's blocking call does: the last wait on the fd in dir was
+ * short (URNET_KERNEL_WAIT_US), the fd is blocking, no time limit of
+ * urnet's applies, and after part of the data moved, no SO_*TIMEO would
+ * start again for the rest.  true: the call has left the fd (c->ent is
+ * NULL) and makes the blocking call next; false: it tries, and waits on
+ * the engine.
  */
 URNET__HIDDEN bool urnet__call_waits_in_kernel(struct urnet__call *c, int dir);
 

@@ -31,7 +31,7 @@ static int64_t limit_ns(enum urnet__limit kind)
 	return v;
 }
 
-static __thread int64_t thread_deadline;
+static URNET__TLS int64_t thread_deadline;
 
 /* Where the thread's deadline lives: liburnet's, when the module found it. */
 static int64_t (*shared_deadline)(void);

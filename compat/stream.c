@@ -105,15 +105,24 @@ static void unpark(void *arg)
 /* The blocking call itself, listed among the parked calls while it lasts. */
 static ssize_t kernel_io(struct io_try *t, int dir)
 {
-	int64_t start = urnet_now_ns();
+	int64_t start;
 	ssize_t n;
 
 	urnet__count_kernel_wait();
-	urnet__waits_park(t->c->fd, dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE, 0);
+	start = urnet__waits_park(t->c->fd, dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE, 0);
 	pthread_cleanup_push(unpark, NULL);
 	n = dir == URNET__READ ? do_recv(t->c, t->m, t->flags) : do_send(t->c, t->m, t->flags);
-	pthread_cleanup_pop(1);
-	urnet__call_note_wait(t->ent, dir, urnet_now_ns() - start);
+	pthread_cleanup_pop(0);
+	urnet__call_note_wait(t->ent, dir, urnet__waits_unpark() - start);
+	if (n == -ENOTSOCK) {
+		/*
+		 * The number names something else now, where the module did not
+		 * see it happen (or in a child sharing our memory): the C
+		 * library's call, and the next call tries and finds out.
+		 */
+		urnet__call_note_wait(t->ent, dir, INT64_MAX);
+		return URNET__PASS;
+	}
 	return n;
 }
 
@@ -146,15 +155,10 @@ static int wait_io(struct urnet__io *io, uint32_t snap, bool tried)
 	int64_t start;
 	int err;
 
-	/* The kernel's own wait ended with EAGAIN: its SO_*TIMEO expired. */
+	/* The kernel's own call ended with EAGAIN: its SO_*TIMEO expired. */
 	if (t->in_kernel)
 		return -EAGAIN;
 	t->ent = t->c->ent;
-	if (!t->vec && urnet__call_waits_in_kernel(t->c, io->dir)) {
-		io->ready = NULL;
-		t->in_kernel = true;
-		return 0;
-	}
 	err = urnet__call_prepare_io(t->c, io->dir);
 
 	if (!io->ready) {
@@ -182,8 +186,18 @@ static ssize_t io_run(struct urnet__call *c, int dir, struct msghdr *m, struct m
 		      unsigned int vlen, int flags)
 {
 	struct io_try t = { .io = { .dir = dir, .try_io = try_io, .wait = wait_io },
-			    .c = c, .m = m, .vec = vec, .vlen = vlen, .flags = flags };
+			    .c = c, .m = m, .vec = vec, .vlen = vlen, .flags = flags,
+			    .ent = c->ent };
 
+	/*
+	 * The last wait on the fd in dir was short, so this call will likely
+	 * wait too: the kernel's blocking call makes it whole, with one system
+	 * call whether it waits or not (a try first would cost a second).
+	 */
+	if (!vec && urnet__call_waits_in_kernel(c, dir)) {
+		t.in_kernel = true;
+		return urnet__ready_io(&t.io);
+	}
 	if (!c->ready)
 		c->ready = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
 	t.io.ready = c->ready;

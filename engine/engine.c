@@ -19,7 +19,7 @@
 #include "engine.h"
 #include "futex.h"
 
-_Thread_local urnet_engine *urnet__engine_self;
+URNET__TLS urnet_engine *urnet__engine_self;
 
 /* struct sched_attr from the kernel's uapi; glibc has no wrapper. */
 struct urnet__sched_attr {

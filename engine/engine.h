@@ -143,7 +143,7 @@ static inline uint64_t urnet__tagged(const void *p, uint64_t tag)
 }
 
 /* The engine whose thread this is; NULL on every other thread (engine.c). */
-URNET__HIDDEN extern _Thread_local urnet_engine *urnet__engine_self;
+URNET__HIDDEN extern URNET__TLS urnet_engine *urnet__engine_self;
 
 /* True on e's own thread (completion callbacks run there). */
 static inline bool urnet__engine_on_thread(const urnet_engine *e)

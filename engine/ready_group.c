@@ -49,7 +49,7 @@ static void members_unlock(struct urnet__ready *r)
 
 static pthread_key_t wake_key;
 static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
-static __thread int wake_fd = -1;
+static URNET__TLS int wake_fd = -1;
 
 static void wake_fd_drop(void *arg)
 {

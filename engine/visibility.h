@@ -10,4 +10,13 @@
 
 #define URNET__HIDDEN __attribute__((visibility("hidden")))
 
+/*
+ * Thread-local variables read on every call: the initial-exec model reads
+ * them at a fixed offset from the thread pointer instead of calling
+ * __tls_get_addr.  The preload module is loaded at start-up, and a
+ * liburnet.so opened later takes a few bytes of the C library's surplus
+ * static TLS.
+ */
+#define URNET__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+
 #endif

@@ -41,7 +41,7 @@ struct slot {
 _Static_assert(sizeof(struct slot) <= SLOT_PAGE, "a slot fits its page");
 
 static struct slot *_Atomic slots;	/* pushed at the head, never removed */
-static _Thread_local struct slot *self;
+static URNET__TLS struct slot *self;
 static pthread_key_t exit_key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static _Atomic uint32_t once_done;
@@ -185,23 +185,25 @@ void urnet__waits_note_peer(const struct sockaddr *addr, socklen_t len)
 	s->peer_noted = true;
 }
 
-void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns)
+int64_t urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns)
 {
 	struct slot *s = self;
+	int64_t now = urnet_now_ns();
 	uint32_t seq;
 
 	if (!s && !(s = slot_get()))
-		return;
+		return now;
 	seq = write_begin(s);
 	if (!s->peer_noted)
 		atomic_store_explicit(&s->peer_len, 0, memory_order_relaxed);
 	s->peer_noted = false;
 	atomic_store_explicit(&s->fd, fd, memory_order_relaxed);
 	atomic_store_explicit(&s->kind, kind, memory_order_relaxed);
-	atomic_store_explicit(&s->since_ns, urnet_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&s->since_ns, now, memory_order_relaxed);
 	atomic_store_explicit(&s->deadline_ns, deadline_ns, memory_order_relaxed);
 	atomic_store_explicit(&s->parked, 1, memory_order_relaxed);
 	atomic_store_explicit(&s->seq, seq, memory_order_release);
+	return now;
 }
 
 static unsigned bucket(int64_t ns)
@@ -216,21 +218,23 @@ static unsigned bucket(int64_t ns)
 	return b;
 }
 
-void urnet__waits_unpark(void)
+int64_t urnet__waits_unpark(void)
 {
 	struct slot *s = self;
+	int64_t now = urnet_now_ns();
 	unsigned kind, b;
 
 	if (!s)
-		return;
+		return now;
 	atomic_store_explicit(&s->parked, 0, memory_order_release);
 	kind = atomic_load_explicit(&s->kind, memory_order_relaxed);
 	if (kind >= URNET__WK_COUNT)
-		return;
-	b = bucket(urnet_now_ns() - atomic_load_explicit(&s->since_ns, memory_order_relaxed));
+		return now;
+	b = bucket(now - atomic_load_explicit(&s->since_ns, memory_order_relaxed));
 	atomic_store_explicit(&s->hist[kind][b],
 			      atomic_load_explicit(&s->hist[kind][b], memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+	return now;
 }
 
 /* A consistent copy of s's park, if it is parked: true. */

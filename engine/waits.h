@@ -43,9 +43,11 @@ URNET__HIDDEN const char *urnet__wait_kind_name(unsigned kind);
  * The calling thread parks now: on fd (-1: none), as kind, until the
  * absolute CLOCK_MONOTONIC deadline (0: none).  Every park is followed by
  * urnet__waits_unpark() on the same thread, also when it is cancelled.
+ * Each returns the time it read (urnet_now_ns): their difference is how
+ * long the call was parked.
  */
-URNET__HIDDEN void urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns);
-URNET__HIDDEN void urnet__waits_unpark(void);
+URNET__HIDDEN int64_t urnet__waits_park(int fd, unsigned kind, int64_t deadline_ns);
+URNET__HIDDEN int64_t urnet__waits_unpark(void);
 
 /*
  * The next park of this thread waits for a connection to addr: shown as
