@@ -53,19 +53,22 @@ struct later {
 	pthread_t th;
 	int fd;
 	int64_t delay_ns;
+	pid_t tid;	/* the receiver */
 };
 
+/* Once the receiver sleeps in its recv (a few ms), delay_ns more, then "ping". */
 static void *send_later_main(void *arg)
 {
 	struct later *l = arg;
 	struct timespec ts = { (time_t)(l->delay_ns / SEC), (long)(l->delay_ns % SEC) };
 
+	ck_assert(test_wait_sleeping(l->tid));
 	nanosleep(&ts, NULL);
 	ck_assert_int_eq(urnet_send(l->fd, "ping", 4, 0), 4);
 	return NULL;
 }
 
-/* How one recv on c waited: "ping" is sent on s after delay_ns. */
+/* How one recv on c waited: "ping" is sent on s once it sleeps, after delay_ns more. */
 struct waited {
 	uint64_t in_kernel;	/* waits that began in the kernel */
 	uint64_t from_ring;	/* readiness the ring reported meanwhile */
@@ -73,7 +76,7 @@ struct waited {
 
 static struct waited recv_sent_later(int c, int s, int64_t delay_ns)
 {
-	struct later l = { .fd = s, .delay_ns = delay_ns };
+	struct later l = { .fd = s, .delay_ns = delay_ns, .tid = test_gettid() };
 	uint64_t ring = ring_reports(), kernel = urnet__kernel_wait_count();
 	uint64_t parked = test_parked_total();
 	char buf[8];
