@@ -736,34 +736,18 @@ END_TEST
 
 /* ---------------------------------------------------------------- signals */
 
-static _Atomic int alarms;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&alarms, 1);
-}
-
-static void handle_alarm(int flags)
-{
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = flags };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
-}
-
 START_TEST(test_eintr_without_restart)
 {
 	struct cu_blocker b = { .op = CU_RECV };
 	int c, s;
 
-	handle_alarm(0);
+	cu_handle_alarm(0);
 	cu_pair(AF_INET, &c, &s);
 	b.fd = c;
 	cu_blocker_start(&b);
 	pthread_kill(b.th, SIGALRM);
 	cu_blocker_join(&b);
-	ck_assert_int_eq(atomic_load(&alarms), 1);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
 	ck_assert_int_eq(b.ret, -1);
 	ck_assert_int_eq(b.err, EINTR);
 	urnet_close(c);
@@ -776,7 +760,7 @@ START_TEST(test_restart_with_sa_restart)
 	struct cu_blocker b = { .op = CU_RECV, .len = 4 };
 	int c, s;
 
-	handle_alarm(SA_RESTART);
+	cu_handle_alarm(SA_RESTART);
 	/*
 	 * The syscall backend cannot tell which handler ran and restarts
 	 * only when every installed handler has SA_RESTART (README): drop
@@ -790,9 +774,9 @@ START_TEST(test_restart_with_sa_restart)
 	pthread_kill(b.th, SIGALRM);
 #if !defined(__SANITIZE_THREAD__)
 	/* (ThreadSanitizer runs handlers only at the thread's next libc call.) */
-	for (int i = 0; i < 10000 && !atomic_load(&alarms); i++)
+	for (int i = 0; i < 10000 && !atomic_load(&cu_alarms); i++)
 		usleep(1000);
-	ck_assert_int_eq(atomic_load(&alarms), 1);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
 #endif
 	/* Still blocked: the call went on waiting. */
 	ck_assert(test_wait_sleeping(b.tid));
@@ -800,7 +784,7 @@ START_TEST(test_restart_with_sa_restart)
 	ck_assert_int_eq(urnet_send(s, "data", 4, 0), 4);
 	cu_blocker_join(&b);
 	ck_assert_int_eq(b.ret, 4);
-	ck_assert_int_eq(atomic_load(&alarms), 1);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
 	urnet_close(c);
 	urnet_close(s);
 }
@@ -812,7 +796,7 @@ START_TEST(test_eintr_with_timeout)
 	int c, s;
 
 	/* With SO_RCVTIMEO even SA_RESTART handlers interrupt (signal(7)). */
-	handle_alarm(SA_RESTART);
+	cu_handle_alarm(SA_RESTART);
 	cu_pair(AF_INET, &c, &s);
 	set_timeo(c, SO_RCVTIMEO, 30000);
 	b.fd = c;

@@ -163,10 +163,17 @@ START_TEST(zero_sends_every_wait_to_the_engine)
 }
 END_TEST
 
-/* Make the next wait on c one that begins in the kernel: a short wait first. */
-static void short_wait_first(int c, int s)
+/*
+ * A connected pair whose next read on *c the kernel makes (a short wait
+ * first), with a window of 1 s; the count of such calls so far.
+ */
+static uint64_t hot_pair(int *c, int *s)
 {
-	recv_sent_later(c, s, 1 * MS);
+	short_wait_us("1000000");
+	cu_setup();
+	cu_pair(AF_INET, c, s);
+	recv_sent_later(*c, *s, 1 * MS);
+	return urnet__kernel_wait_count();
 }
 
 START_TEST(so_rcvtimeo_ends_a_kernel_wait_with_eagain_never_early)
@@ -177,11 +184,7 @@ START_TEST(so_rcvtimeo_ends_a_kernel_wait_with_eagain_never_early)
 	uint64_t kernel;
 	int c, s;
 
-	short_wait_us("1000000");
-	cu_setup();
-	cu_pair(AF_INET, &c, &s);
-	short_wait_first(c, s);
-	kernel = urnet__kernel_wait_count();
+	kernel = hot_pair(&c, &s);
 	ck_assert_int_eq(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	start = urnet_now_ns();
 	ck_assert_int_eq(urnet_recv(c, buf, sizeof(buf), 0), -1);
@@ -194,39 +197,19 @@ START_TEST(so_rcvtimeo_ends_a_kernel_wait_with_eagain_never_early)
 }
 END_TEST
 
-static _Atomic int alarms;
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&alarms, 1);
-}
-
-static void handle_alarm(int flags)
-{
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = flags };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
-}
-
 START_TEST(a_handler_without_sa_restart_ends_the_wait_with_eintr)
 {
 	struct cu_blocker b = { .op = CU_RECV };
 	uint64_t kernel;
 	int c, s;
 
-	short_wait_us("1000000");
-	cu_setup();
-	handle_alarm(0);
-	cu_pair(AF_INET, &c, &s);
-	short_wait_first(c, s);
-	kernel = urnet__kernel_wait_count();
+	cu_handle_alarm(0);
+	kernel = hot_pair(&c, &s);
 	b.fd = c;
 	cu_blocker_start(&b);
 	pthread_kill(b.th, SIGALRM);
 	cu_blocker_join(&b);
-	ck_assert_int_eq(atomic_load(&alarms), 1);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
 	ck_assert_int_eq(b.ret, -1);
 	ck_assert_int_eq(b.err, EINTR);
 	ck_assert_uint_gt(urnet__kernel_wait_count(), kernel);
@@ -242,22 +225,18 @@ START_TEST(a_handler_with_sa_restart_does_not_end_the_wait)
 	uint64_t kernel;
 	int c, s;
 
-	short_wait_us("1000000");
-	cu_setup();
 	/* The kernel knows which handler ran: another without SA_RESTART changes nothing. */
-	handle_alarm(SA_RESTART);
-	ck_assert_int_eq(sigaction(SIGUSR2, &(struct sigaction){ .sa_handler = on_alarm }, NULL), 0);
-	cu_pair(AF_INET, &c, &s);
-	short_wait_first(c, s);
-	kernel = urnet__kernel_wait_count();
+	cu_handle_alarm(SA_RESTART);
+	ck_assert_int_eq(sigaction(SIGUSR2, &(struct sigaction){ .sa_handler = cu_on_alarm }, NULL), 0);
+	kernel = hot_pair(&c, &s);
 	b.fd = c;
 	cu_blocker_start(&b);
 	pthread_kill(b.th, SIGALRM);
 #if !defined(__SANITIZE_THREAD__)
 	/* (ThreadSanitizer runs handlers only at the thread's next libc call.) */
-	for (int i = 0; i < 10000 && !atomic_load(&alarms); i++)
+	for (int i = 0; i < 10000 && !atomic_load(&cu_alarms); i++)
 		usleep(1000);
-	ck_assert_int_eq(atomic_load(&alarms), 1);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
 #endif
 	ck_assert(test_wait_sleeping(b.tid));
 	ck_assert(!atomic_load(&b.done));
@@ -278,11 +257,7 @@ START_TEST(a_close_from_another_thread_leaves_a_kernel_wait_on_the_socket)
 	uint64_t kernel;
 	int c, s;
 
-	short_wait_us("1000000");
-	cu_setup();
-	cu_pair(AF_INET, &c, &s);
-	short_wait_first(c, s);
-	kernel = urnet__kernel_wait_count();
+	kernel = hot_pair(&c, &s);
 	b.fd = c;
 	cu_blocker_start(&b);
 	/* As on Linux: the close does not wait for the call, nor end it. */
@@ -306,11 +281,7 @@ START_TEST(a_time_limit_of_urnets_keeps_the_wait_on_the_engine)
 	uint64_t kernel;
 	int c, s;
 
-	short_wait_us("1000000");
-	cu_setup();
-	cu_pair(AF_INET, &c, &s);
-	short_wait_first(c, s);
-	kernel = urnet__kernel_wait_count();
+	kernel = hot_pair(&c, &s);
 	deadline = urnet_now_ns() + 100 * MS;
 	ck_assert_int_eq(urnet_thread_set_io_deadline(deadline), 0);
 	ck_assert_int_eq(urnet_recv(c, buf, sizeof(buf), 0), -1);

@@ -221,6 +221,25 @@ static inline void cu_blocker_join(struct cu_blocker *b)
 	ck_assert_int_eq(pthread_join(b->th, NULL), 0);
 }
 
+/* ---------------------------------------------------------------- signals */
+
+/* SIGALRM handled with flags (0, SA_RESTART): handlers run are counted. */
+static _Atomic int cu_alarms;
+
+static inline void cu_on_alarm(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&cu_alarms, 1);
+}
+
+static inline void cu_handle_alarm(int flags)
+{
+	struct sigaction sa = { .sa_handler = cu_on_alarm, .sa_flags = flags };
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+}
+
 /* ---------------------------------------------------------------- echo server */
 
 #define CU_ECHO_MAX 512
