@@ -769,22 +769,7 @@ START_TEST(test_restart_with_sa_restart)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	cu_pair(AF_INET, &c, &s);
-	b.fd = c;
-	cu_blocker_start(&b);
-	pthread_kill(b.th, SIGALRM);
-#if !defined(__SANITIZE_THREAD__)
-	/* (ThreadSanitizer runs handlers only at the thread's next libc call.) */
-	for (int i = 0; i < 10000 && !atomic_load(&cu_alarms); i++)
-		usleep(1000);
-	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
-#endif
-	/* Still blocked: the call went on waiting. */
-	ck_assert(test_wait_sleeping(b.tid));
-	ck_assert(!atomic_load(&b.done));
-	ck_assert_int_eq(urnet_send(s, "data", 4, 0), 4);
-	cu_blocker_join(&b);
-	ck_assert_int_eq(b.ret, 4);
-	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
+	cu_restart_case(&b, c, s);
 	urnet_close(c);
 	urnet_close(s);
 }

@@ -229,21 +229,7 @@ START_TEST(a_handler_with_sa_restart_does_not_end_the_wait)
 	cu_handle_alarm(SA_RESTART);
 	ck_assert_int_eq(sigaction(SIGUSR2, &(struct sigaction){ .sa_handler = cu_on_alarm }, NULL), 0);
 	kernel = hot_pair(&c, &s);
-	b.fd = c;
-	cu_blocker_start(&b);
-	pthread_kill(b.th, SIGALRM);
-#if !defined(__SANITIZE_THREAD__)
-	/* (ThreadSanitizer runs handlers only at the thread's next libc call.) */
-	for (int i = 0; i < 10000 && !atomic_load(&cu_alarms); i++)
-		usleep(1000);
-	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
-#endif
-	ck_assert(test_wait_sleeping(b.tid));
-	ck_assert(!atomic_load(&b.done));
-	ck_assert_int_eq(urnet_send(s, "data", 4, 0), 4);
-	cu_blocker_join(&b);
-	ck_assert_int_eq(b.ret, 4);
-	ck_assert_int_eq(memcmp(b.data, "data", 4), 0);
+	cu_restart_case(&b, c, s);
 	ck_assert_uint_gt(urnet__kernel_wait_count(), kernel);
 	urnet_close(c);
 	urnet_close(s);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -238,6 +239,32 @@ static inline void cu_handle_alarm(int flags)
 
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+}
+
+/*
+ * b, a CU_RECV of 4 bytes on c, blocks; SIGALRM (a handler with
+ * SA_RESTART) runs in its thread and the call goes on waiting, until
+ * "data" sent on s ends it.
+ */
+static inline void cu_restart_case(struct cu_blocker *b, int c, int s)
+{
+	b->fd = c;
+	cu_blocker_start(b);
+	pthread_kill(b->th, SIGALRM);
+#if !defined(__SANITIZE_THREAD__)
+	/* (ThreadSanitizer runs handlers only at the thread's next libc call.) */
+	for (int i = 0; i < 10000 && !atomic_load(&cu_alarms); i++)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
+#endif
+	/* Still blocked: the call went on waiting. */
+	ck_assert(test_wait_sleeping(b->tid));
+	ck_assert(!atomic_load(&b->done));
+	ck_assert_int_eq(urnet_send(s, "data", 4, 0), 4);
+	cu_blocker_join(b);
+	ck_assert_int_eq(b->ret, 4);
+	ck_assert_int_eq(memcmp(b->data, "data", 4), 0);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
 }
 
 /* ---------------------------------------------------------------- echo server */
