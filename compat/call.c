@@ -155,10 +155,13 @@ static int64_t short_wait_ns(void)
 void urnet__call_note_wait(struct urnet__fdent *e, int dir, int64_t ns)
 {
 	uint32_t bit = 1u << dir;
+	bool was = atomic_load_explicit(&e->short_wait, memory_order_relaxed) & bit;
+	bool is = ns <= short_wait_ns();
 
-	if (ns <= short_wait_ns())
+	/* Called on every call the kernel makes: write only what changed. */
+	if (is && !was)
 		atomic_fetch_or_explicit(&e->short_wait, bit, memory_order_relaxed);
-	else
+	else if (!is && was)
 		atomic_fetch_and_explicit(&e->short_wait, ~bit, memory_order_relaxed);
 }
 

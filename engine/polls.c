@@ -49,8 +49,8 @@ static void retired(struct urnet__ready *r)
 
 /*
  * A multishot read poll reports every arrival, also while nobody waits: a
- * reader that keeps up (a bulk transfer), or one whose waits the kernel
- * ends before they reach the engine (ready.c), costs the engine a
+ * reader that keeps up (a bulk transfer), or one whose reads the kernel
+ * makes after a short wait (compat/call.c), costs the engine a
  * completion per arrival for nothing.  After a few such reports in a row
  * the poll is taken out of the ring; the next wait puts it back, and the
  * new poll reports at once what arrived in between.
