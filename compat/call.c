@@ -165,35 +165,84 @@ void urnet__call_note_wait(struct urnet__fdent *e, int dir, int64_t ns)
 		atomic_fetch_and_explicit(&e->short_wait, ~bit, memory_order_relaxed);
 }
 
-bool urnet__call_waits_in_kernel(struct urnet__call *c, int dir)
+static bool hinted(struct urnet__fdent *e, int dir)
 {
-	struct urnet__ready *r;
+	return short_wait_ns() &&
+	       (atomic_load_explicit(&e->short_wait, memory_order_relaxed) & (1u << dir));
+}
+
+static bool io_limited(void)
+{
 	bool limited;
 
-	if (c->no_kernel_wait || !short_wait_ns() ||
-	    !(atomic_load_explicit(&c->ent->short_wait, memory_order_relaxed) & (1u << dir)))
+	urnet__io_limit_deadline(URNET__LIMIT_IO, 0, &limited);
+	return limited;
+}
+
+/*
+ * While an engine poll is in the ring it holds the file the number named
+ * when it was armed: if that file was closed and the number handed out
+ * again where the module could not see it (a raw system call), only a wait
+ * on the engine would find out and let go of it.  So before leaving for
+ * the kernel, look first (the poll leaves the ring once its reports go
+ * unused); a changed file is forgotten, and the kernel's call serves the
+ * new one.
+ */
+static bool poll_armed(struct urnet__fdent *e)
+{
+	struct urnet__ready *r = atomic_load_explicit(&e->ready, memory_order_acquire);
+
+	return r && (atomic_load_explicit(&r->armed[URNET__READ], memory_order_relaxed) ||
+		     atomic_load_explicit(&r->armed[URNET__WRITE], memory_order_relaxed));
+}
+
+bool urnet__call_waits_in_kernel(struct urnet__call *c, int dir)
+{
+	if (c->no_kernel_wait || !hinted(c->ent, dir))
 		return false;
 	/* A non-blocking fd (or an error learning it): the usual path says so. */
-	if (urnet__call_nonblock(c) != 0)
-		return false;
-	urnet__io_limit_deadline(URNET__LIMIT_IO, 0, &limited);
-	if (limited)
+	if (urnet__call_nonblock(c) != 0 || io_limited())
 		return false;
 	if (c->progress && sock_timeo_us(c, dir) != 0)
 		return false;
-	/*
-	 * While an engine poll is in the ring it holds the file the number
-	 * named when it was armed: if that file was closed and the number
-	 * handed out again where the module could not see it (a raw system
-	 * call), only a wait on the engine would find out and let go of it.
-	 * So look first (the poll leaves the ring once its reports go unused);
-	 * a changed file is forgotten, and the kernel's call serves the new one.
-	 */
-	r = atomic_load_explicit(&c->ent->ready, memory_order_acquire);
-	if (r && (atomic_load_explicit(&r->armed[URNET__READ], memory_order_relaxed) ||
-		  atomic_load_explicit(&r->armed[URNET__WRITE], memory_order_relaxed)))
+	if (poll_armed(c->ent))
 		urnet__fd_revalidate(c->ent, c->fd);
 	return urnet__call_to_kernel(c) == 0;
+}
+
+bool urnet__kernel_wait_known(struct urnet__fdent *e, int dir)
+{
+	uint32_t nb;
+
+	return hinted(e, dir) && urnet__fd_mode_get(&e->nonblock, &nb) && !nb &&
+	       !io_limited() && !poll_armed(e);
+}
+
+int64_t urnet__kernel_wait_begin(int fd, int dir)
+{
+	urnet__count_kernel_wait();
+	return urnet__waits_park(fd, dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE, 0);
+}
+
+void urnet__kernel_wait_cleanup(void *arg)
+{
+	(void)arg;
+	urnet__waits_unpark();
+}
+
+ssize_t urnet__kernel_wait_end(struct urnet__fdent *e, int dir, int64_t start, ssize_t n)
+{
+	urnet__call_note_wait(e, dir, urnet__waits_unpark() - start);
+	if (n == -ENOTSOCK) {
+		/*
+		 * The number names something else now, where the module did not
+		 * see it happen (or in a child sharing our memory): the C
+		 * library's call, and the next call tries and finds out.
+		 */
+		urnet__call_note_wait(e, dir, INT64_MAX);
+		return URNET__PASS;
+	}
+	return n;
 }
 
 static int64_t sock_deadline(struct urnet__call *c, int dir)

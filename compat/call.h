@@ -70,7 +70,8 @@ URNET__HIDDEN void urnet__call_cleanup(void *c);
  * n = expr, evaluated with c (the caller's struct urnet__call) entered on
  * fd when fd is a stream socket this layer serves, and left again after
  * it, also when the thread is cancelled while expr waits; n = URNET__PASS
- * when libc should make the call.  Every interposed call is one of these:
+ * when libc should make the call.  When n >= 0, errno is as it was before
+ * (the tries that said EAGAIN on the way set it).  Every interposed call is one of these:
  *
  *	struct urnet__call c;
  *	ssize_t n;
@@ -81,6 +82,7 @@ URNET__HIDDEN void urnet__call_cleanup(void *c);
  *	return urnet__ret(n);
  */
 #define URNET__CALL_RUN(c, fd, n, expr) do {				\
+	volatile int errno_ = errno;					\
 	if (!urnet__call_begin(&(c), (fd))) {				\
 		(n) = URNET__PASS;					\
 		break;							\
@@ -89,6 +91,9 @@ URNET__HIDDEN void urnet__call_cleanup(void *c);
 	pthread_cleanup_push(urnet__call_cleanup, &(c));		\
 	(n) = (expr);							\
 	pthread_cleanup_pop(1);						\
+	/* A call that succeeds leaves errno alone, as the C library's does. */ \
+	if ((n) >= 0)							\
+		errno = errno_;						\
 } while (0)
 
 /*
@@ -112,6 +117,33 @@ URNET__HIDDEN int urnet__call_to_kernel(struct urnet__call *c);
  * the engine.
  */
 URNET__HIDDEN bool urnet__call_waits_in_kernel(struct urnet__call *c, int dir);
+
+/*
+ * The same asked of e alone, before any call entered it (quick.c): true
+ * only when nothing has to be asked of the kernel first, that is when
+ * the fd is known to be blocking and no engine poll of it is in the ring.
+ */
+URNET__HIDDEN bool urnet__kernel_wait_known(struct urnet__fdent *e, int dir);
+
+/*
+ * n = expr, the kernel's blocking call on fd in dir, listed among the
+ * parked calls while it lasts (also when the thread is cancelled in it);
+ * then how long it took is noted on e (urnet__call_note_wait).
+ * n = URNET__PASS when it said ENOTSOCK: the number names another file
+ * now, and the C library's call is the answer.
+ */
+#define URNET__KERNEL_CALL(e, fd, dir, n, expr) do {			\
+	int64_t start_ = urnet__kernel_wait_begin((fd), (dir));		\
+	pthread_cleanup_push(urnet__kernel_wait_cleanup, NULL);		\
+	(n) = (expr);							\
+	pthread_cleanup_pop(0);						\
+	(n) = urnet__kernel_wait_end((e), (dir), start_, (n));		\
+} while (0)
+
+URNET__HIDDEN int64_t urnet__kernel_wait_begin(int fd, int dir);
+URNET__HIDDEN void urnet__kernel_wait_cleanup(void *arg);
+URNET__HIDDEN ssize_t urnet__kernel_wait_end(struct urnet__fdent *e, int dir, int64_t start,
+					     ssize_t n);
 
 /* A wait on e in dir took ns: whether the next may be the kernel's. */
 URNET__HIDDEN void urnet__call_note_wait(struct urnet__fdent *e, int dir, int64_t ns);
@@ -162,6 +194,23 @@ URNET__HIDDEN ssize_t urnet__call_mmsg(struct urnet__call *c, int dir, struct mm
  */
 URNET__HIDDEN ssize_t urnet__stream_sendmsg(struct urnet__call *c, const struct msghdr *m,
 					    int flags);
+
+/*
+ * quick.c: a one-buffer read (recv, recvfrom, read) or write (send,
+ * sendto, write) tried with MSG_DONTWAIT before the call enters the fd.
+ * n >= 0 or -errno: the call's answer, except that for a send *part
+ * says the try queued only part of buf and the rest is the full path's,
+ * as a send that made progress (*part is left alone otherwise);
+ * URNET__PASS: the number is not a served socket, the C library's call
+ * is the whole call; URNET__QUICK_FULL: nothing moved, the full path
+ * makes the call (it waits, or there is something to learn first).
+ */
+#define URNET__QUICK_FULL	(URNET__PASS - 1)
+
+URNET__HIDDEN ssize_t urnet__quick_recv(int fd, void *buf, size_t len, int flags,
+					struct sockaddr *addr, socklen_t *addrlen);
+URNET__HIDDEN ssize_t urnet__quick_send(int fd, const void *buf, size_t len, int flags,
+					const struct sockaddr *addr, socklen_t addrlen, bool *part);
 
 /* Turn -errno into -1 + errno. */
 static inline ssize_t urnet__ret(ssize_t n)

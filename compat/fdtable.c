@@ -19,16 +19,16 @@
 #include "fdtable.h"
 #include "futex.h"
 
-#define CHUNK_SHIFT	10
-#define CHUNK_SIZE	(1u << CHUNK_SHIFT)
-#define NCHUNKS		1024u		/* fds >= 2^20 are left to libc */
+#define CHUNK_SHIFT	URNET__FD_CHUNK_SHIFT
+#define CHUNK_SIZE	URNET__FD_CHUNK_SIZE
+#define NCHUNKS		URNET__FD_NCHUNKS
 
 #define FD_REFS		0x0fffffffu
 #define FD_CLOSEWAIT	(1u << 29)	/* a closer sleeps until the count drains */
 #define FD_ENTWAIT	(1u << 30)	/* callers sleep until the close finished */
-#define FD_CLOSING	(1u << 31)
+#define FD_CLOSING	URNET__FD_CLOSING
 
-static struct urnet__fdent *_Atomic chunks[NCHUNKS];
+struct urnet__fdent *_Atomic urnet__fd_chunks[NCHUNKS];
 
 /*
  * A bulk close (close_range, closefrom) in progress.  Most numbers of its
@@ -71,13 +71,13 @@ static struct urnet__fdent *slot(int fd, bool create)
 	if (fd < 0 || (unsigned)fd >= CHUNK_SIZE * NCHUNKS)
 		return NULL;
 	i = (unsigned)fd >> CHUNK_SHIFT;
-	c = atomic_load_explicit(&chunks[i], memory_order_acquire);
+	c = atomic_load_explicit(&urnet__fd_chunks[i], memory_order_acquire);
 	if (c || !create)
 		return c ? &c[(unsigned)fd & (CHUNK_SIZE - 1)] : NULL;
 	fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (fresh == MAP_FAILED)
 		return NULL;
-	if (!atomic_compare_exchange_strong(&chunks[i], &c, fresh))
+	if (!atomic_compare_exchange_strong(&urnet__fd_chunks[i], &c, fresh))
 		munmap(fresh, bytes);
 	else
 		c = fresh;
@@ -404,7 +404,7 @@ int urnet__fd_close_range(unsigned first, unsigned last, int (*release)(void *),
 	if (last < end)
 		end = last;
 	for (fd = first; fd <= end; fd++) {
-		struct urnet__fdent *c = atomic_load(&chunks[fd >> CHUNK_SHIFT]), *e;
+		struct urnet__fdent *c = atomic_load(&urnet__fd_chunks[fd >> CHUNK_SHIFT]), *e;
 		int n = (int)fd;
 
 		if (!c) {
@@ -448,7 +448,7 @@ void urnet__fdtable_after_fork(void)
 	atomic_store(&bulk_seq, 0);
 	pthread_mutex_init(&bulk_lock, NULL);
 	for (i = 0; i < NCHUNKS; i++) {
-		struct urnet__fdent *c = atomic_load(&chunks[i]);
+		struct urnet__fdent *c = atomic_load(&urnet__fd_chunks[i]);
 
 		if (!c)
 			continue;

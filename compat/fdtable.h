@@ -63,6 +63,38 @@ struct urnet__fdent {
 URNET__HIDDEN struct urnet__fdent *urnet__fd_enter(int fd);
 URNET__HIDDEN void urnet__fd_leave(struct urnet__fdent *e);
 
+/*
+ * The table: fd's entry is urnet__fd_chunks[fd >> URNET__FD_CHUNK_SHIFT]
+ * [fd & (URNET__FD_CHUNK_SIZE - 1)], each chunk mapped on first touch.
+ */
+#define URNET__FD_CHUNK_SHIFT	10
+#define URNET__FD_CHUNK_SIZE	(1u << URNET__FD_CHUNK_SHIFT)
+#define URNET__FD_NCHUNKS	1024u		/* fds >= 2^20 are left to libc */
+#define URNET__FD_CLOSING	(1u << 31)	/* in state: a close has begun */
+
+extern URNET__HIDDEN struct urnet__fdent *_Atomic urnet__fd_chunks[URNET__FD_NCHUNKS];
+
+/*
+ * fd's entry without entering it, for a call that reads what the entry
+ * caches and then makes one non-blocking try (quick.c): NULL when the
+ * number has no entry yet or a close of it is under way.
+ */
+static inline struct urnet__fdent *urnet__fd_peek(int fd)
+{
+	struct urnet__fdent *c, *e;
+
+	if ((unsigned)fd >= URNET__FD_CHUNK_SIZE * URNET__FD_NCHUNKS)
+		return NULL;
+	c = atomic_load_explicit(&urnet__fd_chunks[(unsigned)fd >> URNET__FD_CHUNK_SHIFT],
+				 memory_order_acquire);
+	if (!c)
+		return NULL;
+	e = &c[(unsigned)fd & (URNET__FD_CHUNK_SIZE - 1)];
+	if (atomic_load_explicit(&e->state, memory_order_relaxed) & URNET__FD_CLOSING)
+		return NULL;
+	return e;
+}
+
 /* The cached kind, learnt on first use. */
 URNET__HIDDEN enum urnet__fdkind urnet__fd_kind(struct urnet__fdent *e, int fd);
 

@@ -96,33 +96,14 @@ struct io_try {
 	bool slept;
 };
 
-static void unpark(void *arg)
-{
-	(void)arg;
-	urnet__waits_unpark();
-}
-
-/* The blocking call itself, listed among the parked calls while it lasts. */
+/* The blocking call itself (urnet__call_waits_in_kernel). */
 static ssize_t kernel_io(struct io_try *t, int dir)
 {
-	int64_t start;
 	ssize_t n;
 
-	urnet__count_kernel_wait();
-	start = urnet__waits_park(t->c->fd, dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE, 0);
-	pthread_cleanup_push(unpark, NULL);
-	n = dir == URNET__READ ? do_recv(t->c, t->m, t->flags) : do_send(t->c, t->m, t->flags);
-	pthread_cleanup_pop(0);
-	urnet__call_note_wait(t->ent, dir, urnet__waits_unpark() - start);
-	if (n == -ENOTSOCK) {
-		/*
-		 * The number names something else now, where the module did not
-		 * see it happen (or in a child sharing our memory): the C
-		 * library's call, and the next call tries and finds out.
-		 */
-		urnet__call_note_wait(t->ent, dir, INT64_MAX);
-		return URNET__PASS;
-	}
+	URNET__KERNEL_CALL(t->ent, t->c->fd, dir, n,
+			   dir == URNET__READ ? do_recv(t->c, t->m, t->flags)
+					      : do_send(t->c, t->m, t->flags));
 	return n;
 }
 
@@ -346,12 +327,14 @@ static ssize_t do_recvmsg(int fd, struct msghdr *m, int flags, bool plain)
 	return n;
 }
 
-static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags, bool plain)
+/* progress: part of the caller's data moved already (urnet__stream_sendmsg). */
+static ssize_t do_sendmsg(int fd, const struct msghdr *m, int flags, bool plain, bool progress)
 {
 	struct urnet__call c;
 	ssize_t n;
 
-	URNET__CALL_RUN(c, fd, n, (c.plain = plain, urnet__stream_sendmsg(&c, m, flags)));
+	URNET__CALL_RUN(c, fd, n, (c.plain = plain, c.progress = progress,
+				   urnet__stream_sendmsg(&c, m, flags)));
 	return n;
 }
 
@@ -369,6 +352,79 @@ static inline size_t rw_len(size_t len)
 	ssize_t n_ = (n);						\
 	n_ == URNET__PASS ? (expr_libc) : urnet__ret(n_);		\
 })
+
+/*
+ * The full call of recv, recvfrom or read of one buffer, once the quick
+ * try (quick.c) said it would wait.  URNET__PASS: the C library's call.
+ */
+static __attribute__((noinline)) ssize_t recv_full(int fd, void *buf, size_t len, int flags,
+						   struct sockaddr *addr, socklen_t *addrlen)
+{
+	struct iovec v = { buf, rw_len(len) };
+	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (addr && addrlen) {
+		m.msg_name = addr;
+		m.msg_namelen = *addrlen;
+	}
+	n = do_recvmsg(fd, &m, flags, true);
+	if (n >= 0 && addr && addrlen)
+		*addrlen = m.msg_namelen;
+	return n;
+}
+
+/* recv, recvfrom and read of one buffer: the quick try, then the full call. */
+static inline ssize_t recv_buf(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
+			       socklen_t *addrlen)
+{
+	ssize_t n = URNET__QUICK_FULL;
+
+	/* A non-blocking MSG_WAITALL read would stop at what is there. */
+	if (!(flags & MSG_WAITALL))
+		n = urnet__quick_recv(fd, buf, len, flags, addr, addrlen);
+	return n == URNET__QUICK_FULL ? recv_full(fd, buf, len, flags, addr, addrlen) : n;
+}
+
+/*
+ * The full call of send, sendto or write of one buffer, of which done
+ * bytes are queued already.  The rest of a send that moved part is the
+ * blocking send's, which a signal then ends with a count and which raises
+ * no SIGPIPE (as the kernel's own send that stops half way).
+ */
+static __attribute__((noinline)) ssize_t send_full(int fd, const void *buf, size_t len, int flags,
+						   const struct sockaddr *addr, socklen_t addrlen,
+						   size_t done)
+{
+	struct iovec v = { (char *)buf + done, rw_len(len - done) };
+	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
+			    .msg_iov = &v, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (!done)
+		return do_sendmsg(fd, &m, flags, true, false);
+	flags |= MSG_NOSIGNAL;
+	n = do_sendmsg(fd, &m, flags, true, true);
+	if (n == URNET__PASS) {
+		n = urnet__libc()->sendto(fd, v.iov_base, v.iov_len, flags, addr, addrlen);
+		n = n < 0 ? -errno : n;
+	}
+	return n > 0 ? (ssize_t)done + n : (ssize_t)done;
+}
+
+/* send, sendto and write of one buffer: the quick try, then the full call. */
+static inline ssize_t send_buf(int fd, const void *buf, size_t len, int flags,
+			       const struct sockaddr *addr, socklen_t addrlen)
+{
+	bool part = false;
+	ssize_t n = urnet__quick_send(fd, buf, len, flags, addr, addrlen, &part);
+
+	if (n == URNET__QUICK_FULL)
+		return send_full(fd, buf, len, flags, addr, addrlen, 0);
+	if (part)
+		return send_full(fd, buf, len, flags, addr, addrlen, (size_t)n);
+	return n;
+}
 
 ssize_t urnet_recvmsg(int fd, struct msghdr *msg, int flags)
 {
@@ -389,61 +445,42 @@ ssize_t urnet_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if ((flags & URNET__NEVER_WAITS) || !msg)
 		return urnet__libc()->sendmsg(fd, msg, flags);
-	return OR_LIBC(do_sendmsg(fd, msg, flags, false), urnet__libc()->sendmsg(fd, msg, flags));
+	return OR_LIBC(do_sendmsg(fd, msg, flags, false, false),
+		       urnet__libc()->sendmsg(fd, msg, flags));
 }
 
 ssize_t urnet_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 		       socklen_t *addrlen)
 {
-	struct iovec v = { buf, rw_len(len) };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-	ssize_t n;
-
 	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
-	if (addr && addrlen) {
-		m.msg_name = addr;
-		m.msg_namelen = *addrlen;
-	}
-	n = do_recvmsg(fd, &m, flags, true);
-	if (n == URNET__PASS)
-		return urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen);
-	if (n >= 0 && addr && addrlen)
-		*addrlen = m.msg_namelen;
-	return urnet__ret(n);
+	return OR_LIBC(recv_buf(fd, buf, len, flags, addr, addrlen),
+		       urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen));
 }
 
 ssize_t urnet_recv(int fd, void *buf, size_t len, int flags)
 {
-	struct iovec v = { buf, rw_len(len) };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-
 	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->recv(fd, buf, len, flags);
-	return OR_LIBC(do_recvmsg(fd, &m, flags, true), urnet__libc()->recv(fd, buf, len, flags));
+	return OR_LIBC(recv_buf(fd, buf, len, flags, NULL, NULL),
+		       urnet__libc()->recv(fd, buf, len, flags));
 }
 
 ssize_t urnet_sendto(int fd, const void *buf, size_t len, int flags,
 		     const struct sockaddr *addr, socklen_t addrlen)
 {
-	struct iovec v = { (void *)buf, rw_len(len) };
-	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
-			    .msg_iov = &v, .msg_iovlen = 1 };
-
 	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen);
-	return OR_LIBC(do_sendmsg(fd, &m, flags, true),
+	return OR_LIBC(send_buf(fd, buf, len, flags, addr, addrlen),
 		       urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen));
 }
 
 ssize_t urnet_send(int fd, const void *buf, size_t len, int flags)
 {
-	struct iovec v = { (void *)buf, rw_len(len) };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-
 	if (flags & URNET__NEVER_WAITS)
 		return urnet__libc()->send(fd, buf, len, flags);
-	return OR_LIBC(do_sendmsg(fd, &m, flags, true), urnet__libc()->send(fd, buf, len, flags));
+	return OR_LIBC(send_buf(fd, buf, len, flags, NULL, 0),
+		       urnet__libc()->send(fd, buf, len, flags));
 }
 
 /*
@@ -462,20 +499,14 @@ static bool reads_nothing(const struct iovec *iov, int iovcnt)
 
 ssize_t urnet_read(int fd, void *buf, size_t len)
 {
-	struct iovec v = { buf, rw_len(len) };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-
 	if (!len)
 		return urnet__libc()->read(fd, buf, len);
-	return OR_LIBC(do_recvmsg(fd, &m, 0, true), urnet__libc()->read(fd, buf, len));
+	return OR_LIBC(recv_buf(fd, buf, len, 0, NULL, NULL), urnet__libc()->read(fd, buf, len));
 }
 
 ssize_t urnet_write(int fd, const void *buf, size_t len)
 {
-	struct iovec v = { (void *)buf, rw_len(len) };
-	struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1 };
-
-	return OR_LIBC(do_sendmsg(fd, &m, 0, true), urnet__libc()->write(fd, buf, len));
+	return OR_LIBC(send_buf(fd, buf, len, 0, NULL, 0), urnet__libc()->write(fd, buf, len));
 }
 
 ssize_t urnet_readv(int fd, const struct iovec *iov, int iovcnt)
@@ -493,5 +524,6 @@ ssize_t urnet_writev(int fd, const struct iovec *iov, int iovcnt)
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return urnet__libc()->writev(fd, iov, iovcnt);
-	return OR_LIBC(do_sendmsg(fd, &m, 0, false), urnet__libc()->writev(fd, iov, iovcnt));
+	return OR_LIBC(do_sendmsg(fd, &m, 0, false, false),
+		       urnet__libc()->writev(fd, iov, iovcnt));
 }

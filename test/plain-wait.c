@@ -17,6 +17,8 @@
  *   short-read-rights  after a read cut short by an fd-carrying message,
  *                      the next read returns the queued data at once
  *   short-read-oob     the same after a read cut short at a TCP urgent mark
+ *   errno-kept         a call that succeeds leaves errno as it was, also
+ *                      after waiting (on the engine, in the kernel)
  * Exit 0 on success; a failure or a hang (a watchdog ends it) says what
  * went wrong on stderr.
  */
@@ -503,6 +505,94 @@ static int short_read_oob_case(void)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- errno */
+
+struct peer {
+	pthread_t th;
+	int fd;
+	pid_t tid;	/* the thread that waits for it */
+	char *buf;
+	size_t len;
+};
+
+/* Once the other thread sleeps, send the buffer. */
+static void *send_when_asleep(void *arg)
+{
+	struct peer *p = arg;
+
+	blocked(p->tid);
+	CHECK(send(p->fd, p->buf, p->len, 0) == (ssize_t)p->len, "send");
+	return NULL;
+}
+
+/* Once the other thread sleeps, read the whole buffer's worth. */
+static void *drain_when_asleep(void *arg)
+{
+	struct peer *p = arg;
+	size_t got = 0;
+	ssize_t n;
+
+	blocked(p->tid);
+	while (got < p->len && (n = read(p->fd, p->buf, p->len - got)) > 0)
+		got += (size_t)n;
+	CHECK(got == p->len, "drain");
+	return NULL;
+}
+
+static void errno_after(const char *what, ssize_t n, int err)
+{
+	printf("%s: %s, errno %s\n", what, err_name(n, err),
+	       err == ENOENT ? "as it was" : err_name(-1, err));
+}
+
+/*
+ * A call that succeeds leaves errno as it was, as the C library's does:
+ * a send and a recv that do not wait, reads that wait (under the
+ * interposer the first on the engine, the next ones in the kernel once a
+ * wait was short), and a write bigger than the socket buffers.
+ */
+static int errno_kept_case(void)
+{
+	struct peer p = { .tid = gettid_() };
+	char buf[64], *big = calloc(1, BIG);
+	ssize_t n;
+	int c, s;
+
+	CHECK(big, "calloc");
+	tcp_pair(&c, &s);
+	errno = ENOENT;
+	n = send(s, "abc", 3, 0);
+	errno_after("send that does not wait", n, errno);
+	errno = ENOENT;
+	n = recv(c, buf, sizeof(buf), 0);
+	errno_after("recv that does not wait", n, errno);
+	for (int i = 0; i < 4; i++) {
+		p.fd = s;
+		p.buf = "ping";
+		p.len = 4;
+		CHECK(pthread_create(&p.th, NULL, send_when_asleep, &p) == 0, "thread");
+		errno = ENOENT;
+		n = read(c, buf, sizeof(buf));
+		errno_after("read that waited", n, errno);
+		CHECK(pthread_join(p.th, NULL) == 0, "join");
+	}
+	p.fd = c;
+	p.buf = malloc(BIG);
+	p.len = BIG;
+	CHECK(p.buf, "malloc");
+	CHECK(pthread_create(&p.th, NULL, drain_when_asleep, &p) == 0, "thread");
+	errno = ENOENT;
+	n = write(s, big, BIG);
+	errno_after(n == BIG ? "write of 8 MiB that waited" : "write of 8 MiB cut short", n,
+		    errno);
+	CHECK(pthread_join(p.th, NULL) == 0, "join");
+	free(p.buf);
+	free(big);
+	close(c);
+	close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct plain_mode modes[] = {
@@ -513,6 +603,7 @@ int main(int argc, char **argv)
 		{ "idle-wait", idle_wait_case },
 		{ "short-read-rights", short_read_rights_case },
 		{ "short-read-oob", short_read_oob_case },
+		{ "errno-kept", errno_kept_case },
 	};
 
 	return plain_run_mode(argc, argv, modes, sizeof(modes) / sizeof(modes[0]), 30);

@@ -4,7 +4,7 @@
 . "${srcdir:-.}/test/preload-lib.sh"
 
 for m in close-kernel-peek zero-length partial-signal waitall-rights idle-wait \
-	short-read-rights short-read-oob; do
+	short-read-rights short-read-oob errno-kept; do
 	same_as_bare "$B/test/plain-wait" "$m"
 done
 echo "preload-wait: ok"
