@@ -45,6 +45,18 @@ function row(what, c, v, col, unit, op, goal,    kb, kv, b, u, ratio, ok, fmt) {
 		median(kb, 6), median(kv, 6)
 }
 
+# The control: bare run a second time in the same round, against the first.
+# Its ratio and spread are what the machine's noise alone does to a case.
+function control(what, c, col, unit,    kb, kv, b, u, fmt) {
+	kb = c SUBSEP "bare"; kv = c SUBSEP "bare2"
+	if (!cnt[kb] || !cnt[kv])
+		return
+	b = median(kb, col); u = median(kv, col)
+	fmt = unit == "Gbit/s" || unit == "us" ? "%.2f" : "%.0f"
+	printf "| %s | none (bare again: the noise) | " fmt " | " fmt " | %.2fx | %s | | control | %.2f / %.2f |\n",
+		what, b, u, b ? u / b : 0, each_round(c, "bare2", col), median(kb, 6), median(kv, 6)
+}
+
 BEGIN { rounds = 0 }
 NR > 1 && $7 == "ok" {
 	k = $2 SUBSEP $3
@@ -60,7 +72,9 @@ END {
 	print "| case | ends under urnet-run | bare | urnet-run | ratio | each round | target | status | CPU, bare / urnet-run |"
 	print "| --- | --- | ---: | ---: | ---: | --- | --- | --- | ---: |"
 	row("iperf, 4 streams, Gbit/s (CPU per GiB)", "iperf-P4", "both", 4, "Gbit/s", ">=", 0.97)
+	control("iperf, 4 streams, Gbit/s", "iperf-P4", 4, "Gbit/s")
 	row("iperf, 1 stream, Gbit/s (CPU per GiB)", "iperf-P1", "both", 4, "Gbit/s", ">=", 0.97)
+	control("iperf, 1 stream, Gbit/s", "iperf-P1", 4, "Gbit/s")
 	n = split("14 1024 65000", sizes, " ")
 	for (i = 1; i <= n; i++) {
 		c = "pp-" sizes[i]
@@ -70,8 +84,11 @@ END {
 		row("sockperf ping-pong " sizes[i] " B, p99 us", c, "client", 5, "us", "<=", 1.05)
 		row("sockperf ping-pong " sizes[i] " B, average us", c, "both", 4, "us", "<=", 1.10)
 		row("sockperf ping-pong " sizes[i] " B, p99 us", c, "both", 5, "us", "<=", 1.10)
+		control("sockperf ping-pong " sizes[i] " B, average us", c, 4, "us")
+		control("sockperf ping-pong " sizes[i] " B, p99 us", c, 5, "us")
 	}
 	row("sockperf throughput 14 B, messages/s (CPU per message)", "tp-14", "both", 4, "msg/s", ">=", 0.95)
+	control("sockperf throughput 14 B, messages/s", "tp-14", 4, "msg/s")
 	printf "\n%d of the %d targets above are met.", met, met + missed
 	if (failed)
 		printf "  %d runs failed (see the CSV).", failed
