@@ -73,77 +73,83 @@ static ssize_t quick_fail(struct urnet__fdent *e, int err, int saved)
 	return -err;
 }
 
-/* -errno of a C library call that failed; errno as the caller left it. */
-static ssize_t neg_errno(ssize_t n, int saved)
-{
-	int err = errno;
+/* The caller's call, recvfrom (dir URNET__READ) or sendto, with flags. */
+struct quick_call {
+	int fd;
+	int dir;
+	void *buf;
+	size_t len;
+	struct sockaddr *addr;
+	socklen_t *addrlen;	/* recvfrom's */
+	socklen_t addrlen_in;	/* sendto's */
+	int saved;		/* errno as the caller left it */
+};
 
-	errno = saved;
-	return n < 0 ? -err : n;
+static inline __attribute__((always_inline)) ssize_t libc_call(const struct quick_call *q,
+								 int flags)
+{
+	ssize_t n = q->dir == URNET__READ
+		? urnet__libc()->recvfrom(q->fd, q->buf, q->len, flags, q->addr, q->addrlen)
+		: urnet__libc()->sendto(q->fd, q->buf, q->len, flags, q->addr, q->addrlen_in);
+
+	return n < 0 ? -errno : n;
 }
 
 /*
- * The kernel's blocking call, whole.  Apart from the callers so that
- * their locals never live across the cancellation frame's setjmp; e is
- * read back from memory after it.
+ * The kernel's blocking call, whole.  Apart from quick_io so that its
+ * locals never live across the cancellation frame's setjmp (e is read
+ * back from memory after it), and given q by value so that the record
+ * is made in memory on this path only.
  */
-static __attribute__((noinline)) ssize_t kernel_recv(struct urnet__fdent *e, int fd, void *buf,
-						     size_t len, int flags, struct sockaddr *addr,
-						     socklen_t *addrlen, int saved)
+static __attribute__((noinline)) ssize_t kernel_call(struct urnet__fdent *e, struct quick_call q,
+						     int flags)
 {
 	struct urnet__fdent *volatile ent = e;
 	ssize_t n;
 
-	URNET__KERNEL_CALL(ent, fd, URNET__READ, n,
-			   neg_errno(urnet__libc()->recvfrom(fd, buf, len, flags, addr, addrlen),
-				     saved));
+	URNET__KERNEL_CALL(ent, q.fd, q.dir, n, libc_call(&q, flags));
+	errno = q.saved;
 	return n;
 }
 
-static __attribute__((noinline)) ssize_t kernel_send(struct urnet__fdent *e, int fd,
-						     const void *buf, size_t len, int flags,
-						     const struct sockaddr *addr, socklen_t addrlen,
-						     int saved)
+/*
+ * See urnet__quick_recv and urnet__quick_send in call.h.  Inlined into
+ * each, so that the record and the direction fold away on the hot path.
+ */
+static inline __attribute__((always_inline)) ssize_t quick_io(const struct quick_call *q,
+								int flags, bool *part)
 {
-	struct urnet__fdent *volatile ent = e;
-	ssize_t n;
+	struct urnet__fdent *e = urnet__fd_peek(q->fd);
+	ssize_t n = quick_check(e, q->dir);
 
-	URNET__KERNEL_CALL(ent, fd, URNET__WRITE, n,
-			   neg_errno(urnet__libc()->sendto(fd, buf, len, flags, addr, addrlen),
-				     saved));
+	if (n == QUICK_KERNEL)
+		return kernel_call(e, *q, flags);
+	if (n)
+		return n;
+	n = libc_call(q, flags | MSG_DONTWAIT);
+	if (n < 0)
+		return quick_fail(e, (int)-n, q->saved);
+	/* A stream socket took part of it: the rest waits (the kernel's answer was whole). */
+	if (q->dir == URNET__WRITE)
+		*part = (size_t)n < q->len;
 	return n;
 }
 
 ssize_t urnet__quick_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *addr,
 			  socklen_t *addrlen)
 {
-	struct urnet__fdent *e = urnet__fd_peek(fd);
-	ssize_t n = quick_check(e, URNET__READ);
-	int saved = errno;
+	struct quick_call q = { .fd = fd, .dir = URNET__READ, .buf = buf, .len = len,
+				.addr = addr, .addrlen = addrlen, .saved = errno };
 
-	if (n == QUICK_KERNEL)
-		return kernel_recv(e, fd, buf, len, flags, addr, addrlen, saved);
-	if (n)
-		return n;
-	n = urnet__libc()->recvfrom(fd, buf, len, flags | MSG_DONTWAIT, addr, addrlen);
-	return n >= 0 ? n : quick_fail(e, errno, saved);
+	return quick_io(&q, flags, NULL);
 }
 
 ssize_t urnet__quick_send(int fd, const void *buf, size_t len, int flags,
 			  const struct sockaddr *addr, socklen_t addrlen, bool *part)
 {
-	struct urnet__fdent *e = urnet__fd_peek(fd);
-	ssize_t n = quick_check(e, URNET__WRITE);
-	int saved = errno;
+	struct quick_call q = { .fd = fd, .dir = URNET__WRITE, .buf = (void *)buf, .len = len,
+				.addr = (struct sockaddr *)addr, .addrlen_in = addrlen,
+				.saved = errno };
 
-	if (n == QUICK_KERNEL)
-		return kernel_send(e, fd, buf, len, flags, addr, addrlen, saved);
-	if (n)
-		return n;
-	n = urnet__libc()->sendto(fd, buf, len, flags | MSG_DONTWAIT, addr, addrlen);
-	if (n < 0)
-		return quick_fail(e, errno, saved);
-	/* A stream socket took part of it: the rest waits (the kernel's answer was whole). */
-	*part = (size_t)n < len;
-	return n;
+	return quick_io(&q, flags, part);
 }

@@ -738,18 +738,11 @@ END_TEST
 
 START_TEST(test_eintr_without_restart)
 {
-	struct cu_blocker b = { .op = CU_RECV };
 	int c, s;
 
 	cu_handle_alarm(0);
 	cu_pair(AF_INET, &c, &s);
-	b.fd = c;
-	cu_blocker_start(&b);
-	pthread_kill(b.th, SIGALRM);
-	cu_blocker_join(&b);
-	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
-	ck_assert_int_eq(b.ret, -1);
-	ck_assert_int_eq(b.err, EINTR);
+	cu_eintr_case(c);
 	urnet_close(c);
 	urnet_close(s);
 }

@@ -211,19 +211,12 @@ END_TEST
 
 START_TEST(a_handler_without_sa_restart_ends_the_wait_with_eintr)
 {
-	struct cu_blocker b = { .op = CU_RECV };
 	uint64_t kernel;
 	int c, s;
 
 	cu_handle_alarm(0);
 	kernel = hot_pair(&c, &s);
-	b.fd = c;
-	cu_blocker_start(&b);
-	pthread_kill(b.th, SIGALRM);
-	cu_blocker_join(&b);
-	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
-	ck_assert_int_eq(b.ret, -1);
-	ck_assert_int_eq(b.err, EINTR);
+	cu_eintr_case(c);
 	ck_assert_uint_gt(urnet__kernel_wait_count(), kernel);
 	urnet_close(c);
 	urnet_close(s);

@@ -242,6 +242,22 @@ static inline void cu_handle_alarm(int flags)
 }
 
 /*
+ * A CU_RECV on c blocks; SIGALRM, whose handler lacks SA_RESTART, runs
+ * in its thread and ends the call with EINTR.
+ */
+static inline void cu_eintr_case(int c)
+{
+	struct cu_blocker b = { .op = CU_RECV, .fd = c };
+
+	cu_blocker_start(&b);
+	pthread_kill(b.th, SIGALRM);
+	cu_blocker_join(&b);
+	ck_assert_int_eq(atomic_load(&cu_alarms), 1);
+	ck_assert_int_eq(b.ret, -1);
+	ck_assert_int_eq(b.err, EINTR);
+}
+
+/*
  * b, a CU_RECV of 4 bytes on c, blocks; SIGALRM (a handler with
  * SA_RESTART) runs in its thread and the call goes on waiting, until
  * "data" sent on s ends it.
