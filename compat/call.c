@@ -54,20 +54,28 @@ void urnet__call_end(struct urnet__call *c)
 	c->ent = NULL;
 }
 
-void urnet__call_cleanup(void *arg)
+/*
+ * Cancellation leaves the waiting frames through a longjmp that
+ * AddressSanitizer does not see: their redzones below hi, the frame of
+ * the call's entry, would stay poisoned for whatever runs there next.
+ */
+static void unpoison_below(void *hi)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	/*
-	 * Cancellation left the waiting frames through a longjmp that
-	 * AddressSanitizer does not see: their redzones below URNET__CALL_RUN
-	 * would stay poisoned for whatever runs there next.
-	 */
-	struct urnet__call *c = arg;
 	size_t span = 256 * 1024;
 
-	__asan_unpoison_memory_region((char *)c->stack_hi - span, span);
+	__asan_unpoison_memory_region((char *)hi - span, span);
+#else
+	(void)hi;
 #endif
-	urnet__call_end(arg);
+}
+
+void urnet__call_cleanup(void *arg)
+{
+	struct urnet__call *c = arg;
+
+	unpoison_below(c->stack_hi);
+	urnet__call_end(c);
 }
 
 int urnet__call_to_kernel(struct urnet__call *c)
@@ -224,9 +232,9 @@ int64_t urnet__kernel_wait_begin(int fd, int dir)
 	return urnet__waits_park(fd, dir == URNET__READ ? URNET__WK_READ : URNET__WK_WRITE, 0);
 }
 
-void urnet__kernel_wait_cleanup(void *arg)
+void urnet__kernel_wait_cleanup(void *stack_hi)
 {
-	(void)arg;
+	unpoison_below(stack_hi);
 	urnet__waits_unpark();
 }
 

@@ -134,14 +134,16 @@ URNET__HIDDEN bool urnet__kernel_wait_known(struct urnet__fdent *e, int dir);
  */
 #define URNET__KERNEL_CALL(e, fd, dir, n, expr) do {			\
 	int64_t start_ = urnet__kernel_wait_begin((fd), (dir));		\
-	pthread_cleanup_push(urnet__kernel_wait_cleanup, NULL);		\
+	pthread_cleanup_push(urnet__kernel_wait_cleanup,			\
+			     __builtin_frame_address(0));			\
 	(n) = (expr);							\
 	pthread_cleanup_pop(0);						\
 	(n) = urnet__kernel_wait_end((e), (dir), start_, (n));		\
 } while (0)
 
 URNET__HIDDEN int64_t urnet__kernel_wait_begin(int fd, int dir);
-URNET__HIDDEN void urnet__kernel_wait_cleanup(void *arg);
+/* Its pthread_cleanup_push() handler; stack_hi: the frame it was pushed in. */
+URNET__HIDDEN void urnet__kernel_wait_cleanup(void *stack_hi);
 URNET__HIDDEN ssize_t urnet__kernel_wait_end(struct urnet__fdent *e, int dir, int64_t start,
 					     ssize_t n);
 
