@@ -7,7 +7,9 @@
  * and a count of calls currently inside the fd.  close() and the implicit
  * close of dup2()/dup3() go through urnet__fd_close(), which wakes blocked
  * callers, waits until every call has left and only then lets the kernel
- * release the number, so no call can act on a reused fd.
+ * release the number, so no call inside the fd can act on a reused fd.
+ * A quick try (quick.c) does not enter: like the C library's call it
+ * races a close, and only a call that waits on the engine is inside.
  */
 #ifndef URNET_COMPAT_FDTABLE_H
 #define URNET_COMPAT_FDTABLE_H
