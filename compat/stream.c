@@ -399,6 +399,7 @@ static __attribute__((noinline)) ssize_t send_full(int fd, const void *buf, size
 	struct iovec v = { (char *)buf + done, rw_len(len - done) };
 	struct msghdr m = { .msg_name = (void *)addr, .msg_namelen = addrlen,
 			    .msg_iov = &v, .msg_iovlen = 1 };
+	int saved = errno;
 	ssize_t n;
 
 	if (!done)
@@ -409,6 +410,8 @@ static __attribute__((noinline)) ssize_t send_full(int fd, const void *buf, size
 		n = urnet__libc()->sendto(fd, v.iov_base, v.iov_len, flags, addr, addrlen);
 		n = n < 0 ? -errno : n;
 	}
+	/* A count, also when an error stopped the rest: errno as it was. */
+	errno = saved;
 	return n > 0 ? (ssize_t)done + n : (ssize_t)done;
 }
 
