@@ -71,7 +71,8 @@ URNET__HIDDEN void urnet__call_cleanup(void *c);
  * fd when fd is a stream socket this layer serves, and left again after
  * it, also when the thread is cancelled while expr waits; n = URNET__PASS
  * when libc should make the call.  When n >= 0, errno is as it was before
- * (the tries that said EAGAIN on the way set it).  Every interposed call is one of these:
+ * (the tries that said EAGAIN on the way set it).  Every interposed call
+ * is one of these:
  *
  *	struct urnet__call c;
  *	ssize_t n;

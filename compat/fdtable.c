@@ -64,19 +64,16 @@ bool urnet__in_foreign_child(void)
 
 static struct urnet__fdent *slot(int fd, bool create)
 {
-	struct urnet__fdent *c, *fresh = NULL;
+	struct urnet__fdent *e = urnet__fd_lookup(fd), *c = NULL, *fresh;
 	size_t bytes = CHUNK_SIZE * sizeof(*c);
-	unsigned i;
+	unsigned i = (unsigned)fd >> CHUNK_SHIFT;
 
-	if (fd < 0 || (unsigned)fd >= CHUNK_SIZE * NCHUNKS)
-		return NULL;
-	i = (unsigned)fd >> CHUNK_SHIFT;
-	c = atomic_load_explicit(&urnet__fd_chunks[i], memory_order_acquire);
-	if (c || !create)
-		return c ? &c[(unsigned)fd & (CHUNK_SIZE - 1)] : NULL;
+	if (e || !create || (unsigned)fd >= CHUNK_SIZE * NCHUNKS)
+		return e;
 	fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (fresh == MAP_FAILED)
 		return NULL;
+	/* Another thread may have mapped it meanwhile: keep theirs. */
 	if (!atomic_compare_exchange_strong(&urnet__fd_chunks[i], &c, fresh))
 		munmap(fresh, bytes);
 	else

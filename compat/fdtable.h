@@ -76,6 +76,18 @@ URNET__HIDDEN void urnet__fd_leave(struct urnet__fdent *e);
 
 extern URNET__HIDDEN struct urnet__fdent *_Atomic urnet__fd_chunks[URNET__FD_NCHUNKS];
 
+/* fd's entry, or NULL when the number is outside the table or its chunk unmapped. */
+static inline struct urnet__fdent *urnet__fd_lookup(int fd)
+{
+	struct urnet__fdent *c;
+
+	if ((unsigned)fd >= URNET__FD_CHUNK_SIZE * URNET__FD_NCHUNKS)
+		return NULL;
+	c = atomic_load_explicit(&urnet__fd_chunks[(unsigned)fd >> URNET__FD_CHUNK_SHIFT],
+				 memory_order_acquire);
+	return c ? &c[(unsigned)fd & (URNET__FD_CHUNK_SIZE - 1)] : NULL;
+}
+
 /*
  * fd's entry without entering it, for a call that reads what the entry
  * caches and then makes one non-blocking try (quick.c): NULL when the
@@ -83,16 +95,9 @@ extern URNET__HIDDEN struct urnet__fdent *_Atomic urnet__fd_chunks[URNET__FD_NCH
  */
 static inline struct urnet__fdent *urnet__fd_peek(int fd)
 {
-	struct urnet__fdent *c, *e;
+	struct urnet__fdent *e = urnet__fd_lookup(fd);
 
-	if ((unsigned)fd >= URNET__FD_CHUNK_SIZE * URNET__FD_NCHUNKS)
-		return NULL;
-	c = atomic_load_explicit(&urnet__fd_chunks[(unsigned)fd >> URNET__FD_CHUNK_SHIFT],
-				 memory_order_acquire);
-	if (!c)
-		return NULL;
-	e = &c[(unsigned)fd & (URNET__FD_CHUNK_SIZE - 1)];
-	if (atomic_load_explicit(&e->state, memory_order_relaxed) & URNET__FD_CLOSING)
+	if (!e || (atomic_load_explicit(&e->state, memory_order_relaxed) & URNET__FD_CLOSING))
 		return NULL;
 	return e;
 }
